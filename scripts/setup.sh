@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Creates (once) the Python environment that provides libtorch 2.11.0 through the torch==2.11.0 wheel,
+# in a cache folder shared by every clone on this machine, and prints the variables that point
+# torch-sys at it. Idempotent: when the environment is ready it only prints the variables.
+#
+#   INNFER_CACHE   cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/innfer)
+#   INNFER_VENV    the virtual environment itself (default $INNFER_CACHE/venv-torch-2.11.0)
+#   INNFER_PYTHON  the Python 3 used to create it (default python3)
+#
+# Use as:  eval "$(scripts/setup.sh)"
+set -euo pipefail
+
+torch_version="2.11.0"
+requirements=("torch==$torch_version" "numpy<3")
+cache="${INNFER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/innfer}"
+venv="${INNFER_VENV:-$cache/venv-torch-$torch_version}"
+python="${INNFER_PYTHON:-python3}"
+stamp="$venv/.innfer-ready"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+ready() { [[ -f "$stamp" && "$(cat "$stamp")" == "${requirements[*]}" ]]; }
+
+if ! ready; then
+    command -v "$python" >/dev/null || { log "error: $python not found; install Python 3 first"; exit 1; }
+    mkdir -p "$cache"
+    # Serialise concurrent set-ups (two clones, or CI beside a developer) on one lock.
+    exec 9>"$cache/setup.lock"
+    flock 9
+    if ! ready; then
+        if [[ ! -x "$venv/bin/python" ]]; then
+            log "creating $venv (first run only)"
+            "$python" -m venv "$venv"
+        fi
+        log "installing ${requirements[*]} into $venv (first run only; about a minute, 4.6 GB)"
+        "$venv/bin/python" -m pip install --quiet --progress-bar off "${requirements[@]}" >&2
+        "$venv/bin/python" -c "import torch; assert torch.__version__.startswith('$torch_version'), torch.__version__" >&2
+        printf '%s' "${requirements[*]}" >"$stamp"
+    fi
+    flock -u 9
+fi
+
+cat <<VARS
+export VIRTUAL_ENV="$venv"
+export PATH="$venv/bin:\$PATH"
+export LIBTORCH_USE_PYTORCH=1
+VARS

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test of innfer, setting up libtorch first if needed. Extra arguments go to `cargo test`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# Two cores: few libtorch threads per test.
+export INNFER_TEST_THREADS="${INNFER_TEST_THREADS:-1}"
+cargo test --release --locked "$@"

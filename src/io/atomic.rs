@@ -1,0 +1,69 @@
+//! Files that appear complete or not at all: written under a temporary name, synced, then renamed.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+
+/// The folder a file will live in ("." for a bare file name).
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A temporary file beside `path` whose name keeps `path`'s extension (libtorch picks formats by it).
+pub fn temporary_beside(path: &Path) -> Result<NamedTempFile> {
+    let folder = parent_of(path);
+    let suffix = path.extension().map(|ext| format!(".{}", ext.to_string_lossy())).unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(".innfer-partial-")
+        .suffix(&suffix)
+        .tempfile_in(&folder)
+        .map_err(|source| Error::io(&folder, source))
+}
+
+/// Syncs a finished temporary file and moves it to `path`, replacing any file there.
+pub fn commit(temporary: NamedTempFile, path: &Path) -> Result<()> {
+    File::open(temporary.path()).and_then(|file| file.sync_all()).map_err(|source| Error::io(path, source))?;
+    temporary.persist(path).map_err(|error| Error::io(path, error.error))?;
+    Ok(())
+}
+
+/// Writes `path` atomically with `write`, which gets a buffered writer.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let temporary = temporary_beside(path)?;
+    {
+        let mut writer = BufWriter::new(temporary.as_file());
+        write(&mut writer)?;
+        writer.flush().map_err(|source| Error::io(path, source))?;
+    }
+    commit(temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_nothing_and_success_replaces() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("out.csv");
+        let failed = write_atomically(&path, |_| Err(Error::invalid("boom")));
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0, "no partial file is left behind");
+        write_atomically(&path, |w| w.write_all(b"a").map_err(|e| Error::io(&path, e))).unwrap();
+        write_atomically(&path, |w| w.write_all(b"b").map_err(|e| Error::io(&path, e))).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "b");
+    }
+
+    #[test]
+    fn missing_folder_is_named() {
+        let error = write_atomically(Path::new("/nonexistent-folder/x.csv"), |_| Ok(())).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent-folder"), "{error}");
+    }
+}

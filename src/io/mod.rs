@@ -1,0 +1,4 @@
+//! Reading and writing files: atomic writes, CSV tables.
+
+pub mod atomic;
+pub mod table;

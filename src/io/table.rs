@@ -1,0 +1,171 @@
+//! Numeric CSV tables with a header row: read with errors that name the row and column, written atomically.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use tch::{Kind, Tensor};
+
+use super::atomic;
+use crate::error::{Error, Result};
+
+/// A numeric table read from CSV: column names and row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Column names, in file order.
+    pub names: Vec<String>,
+    /// Row-major values.
+    pub values: Vec<f64>,
+}
+
+impl Table {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.values.len() / self.names.len().max(1)
+    }
+
+    /// Position of column `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// The named columns, in the given order, as a float tensor of shape [rows, names.len()].
+    pub fn select(&self, names: &[String], path: &Path) -> Result<Tensor> {
+        let positions = names
+            .iter()
+            .map(|name| {
+                self.position(name).ok_or_else(|| {
+                    Error::csv(path, format!("missing column '{name}' (the file has: {})", self.names.join(", ")))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let all = Tensor::from_slice(&self.values).view([self.rows() as i64, self.names.len() as i64]);
+        let index = Tensor::from_slice(&positions.iter().map(|&p| p as i64).collect::<Vec<_>>());
+        Ok(all.index_select(1, &index).to_kind(Kind::Float))
+    }
+}
+
+/// Reads a CSV file whose first row names the columns and whose cells are all finite numbers.
+pub fn read_table(path: &Path) -> Result<Table> {
+    let file = std::fs::File::open(path).map_err(|source| Error::io(path, source))?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
+    let names: Vec<String> = reader
+        .headers()
+        .map_err(|error| Error::csv(path, format!("cannot read the header: {error}")))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() || names.iter().all(String::is_empty) {
+        return Err(Error::csv(path, "the file is empty: expected a header row naming the columns"));
+    }
+    let mut seen = HashSet::new();
+    for name in &names {
+        if name.is_empty() {
+            return Err(Error::csv(path, "the header has an empty column name"));
+        }
+        if !seen.insert(name) {
+            return Err(Error::csv(path, format!("column '{name}' appears twice in the header")));
+        }
+    }
+    let mut values = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.map_err(|error| match error.kind() {
+            csv::ErrorKind::UnequalLengths { len, expected_len, .. } => Error::csv(
+                path,
+                format!("row {line} has {len} cells, the header has {expected_len}"),
+            ),
+            _ => Error::csv(path, format!("row {line}: {error}")),
+        })?;
+        for (cell, name) in record.iter().zip(&names) {
+            let value: f64 = cell
+                .parse()
+                .map_err(|_| Error::csv(path, format!("row {line}, column '{name}': '{cell}' is not a number")))?;
+            if !value.is_finite() {
+                return Err(Error::csv(path, format!("row {line}, column '{name}': {cell} is not a finite number")));
+            }
+            values.push(value);
+        }
+    }
+    if values.is_empty() {
+        return Err(Error::csv(path, "the file has a header but no rows"));
+    }
+    Ok(Table { names, values })
+}
+
+/// Writes a CSV file atomically: a header, then one row per row of `columns` (each [rows, k] tensors,
+/// concatenated side by side). Integer tensors are written as integers.
+pub fn write_table(path: &Path, names: &[String], columns: &[&Tensor]) -> Result<()> {
+    let parts: Vec<(Vec<f64>, usize, bool)> = columns
+        .iter()
+        .map(|tensor| {
+            let width = if tensor.dim() == 1 { 1 } else { tensor.size()[1] as usize };
+            let integer = !tensor.is_floating_point();
+            let values = Vec::<f64>::try_from(tensor.to_kind(Kind::Double).contiguous().view([-1]))?;
+            Ok((values, width, integer))
+        })
+        .collect::<Result<_>>()?;
+    let rows = parts.first().map_or(0, |(values, width, _)| values.len() / (*width).max(1));
+    atomic::write_atomically(path, |writer| {
+        let mut csv = csv::Writer::from_writer(writer);
+        let fail = |error: csv::Error| Error::csv(path, error.to_string());
+        csv.write_record(names).map_err(fail)?;
+        let mut record = Vec::with_capacity(names.len());
+        let mut buffer = ryu::Buffer::new();
+        for row in 0..rows {
+            record.clear();
+            for (values, width, integer) in &parts {
+                for &value in &values[row * width..(row + 1) * width] {
+                    record.push(if *integer { format!("{}", value as i64) } else { buffer.format(value).to_string() });
+                }
+            }
+            csv.write_record(&record).map_err(fail)?;
+        }
+        csv.flush().map_err(|source| Error::io(path, source))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("table.csv");
+        std::fs::write(&path, text).unwrap();
+        (folder, path)
+    }
+
+    #[test]
+    fn reads_selects_and_round_trips() {
+        let (_folder, path) = write("a, b,c\n1,2,3\n4,5,6e-1\n");
+        let table = read_table(&path).unwrap();
+        assert_eq!(table.names, ["a", "b", "c"]);
+        let selected = table.select(&["c".into(), "a".into()], &path).unwrap();
+        assert_eq!(Vec::<f32>::try_from(selected.view([-1])).unwrap(), [3.0, 1.0, 0.6, 4.0]);
+        let out = path.with_file_name("out.csv");
+        let obs = Tensor::from_slice(&[0i64, 1]);
+        write_table(&out, &["obs".into(), "c".into(), "a".into()], &[&obs, &selected]).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "obs,c,a\n0,3.0,1.0\n1,0.6000000238418579,4.0\n");
+    }
+
+    #[test]
+    fn names_the_fault() {
+        let cases = [
+            ("", "empty"),
+            ("a,b\n", "no rows"),
+            ("a,a\n1,2\n", "appears twice"),
+            ("a,b\n1,2\n3\n", "row 3 has 1 cells"),
+            ("a,b\n1,x\n", "row 2, column 'b': 'x' is not a number"),
+            ("a,b\n1,NaN\n", "not a finite number"),
+            ("a,b\n1,inf\n", "not a finite number"),
+        ];
+        for (text, expected) in cases {
+            let (_folder, path) = write(text);
+            let error = read_table(&path).unwrap_err().to_string();
+            assert!(error.contains(expected) && error.contains("table.csv"), "{text:?}: {error}");
+        }
+        let (_folder, path) = write("a,b\n1,2\n");
+        let error = read_table(&path).unwrap().select(&["c".into()], &path).unwrap_err().to_string();
+        assert!(error.contains("missing column 'c'"), "{error}");
+    }
+}

@@ -1,0 +1,14 @@
+//! innfer: posteriors of ill-posed inverse problems with invertible neural networks on libtorch.
+//!
+//! The modules follow the method: [`problem`] (priors and forward processes) → [`model`] (the
+//! invertible networks) → [`loss`] → [`train`] → [`sample`] (posteriors).
+
+pub mod device;
+pub mod error;
+pub mod io;
+pub mod model;
+
+pub use error::{Error, Result};
+
+/// The libtorch version innfer is built against (torch-sys refuses to build against any other).
+pub const LIBTORCH_VERSION: &str = "2.11.0";

@@ -1,0 +1,167 @@
+//! The invertible networks: coupling blocks, permutations, padding, the two model kinds, checkpoints.
+
+pub mod checkpoint;
+pub mod coupling;
+pub mod dims;
+pub mod network;
+pub mod permutation;
+pub mod standardise;
+pub mod subnet;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Kind, Tensor};
+
+pub use coupling::{BlockConfig, CouplingKind};
+pub use dims::Dims;
+pub use network::{InvertibleNetwork, NetworkSpec};
+pub use standardise::Standardiser;
+pub use subnet::Activation;
+
+use crate::error::{Error, Result};
+
+/// Which of the two models a network is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The paper's bidirectional INN: x (padded) ↔ [z, y], trained with MMD losses.
+    Inn,
+    /// A conditional INN: x ↔ z given y, trained by maximum likelihood.
+    Cinn,
+}
+
+impl FromStr for ModelKind {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "inn" => Ok(ModelKind::Inn),
+            "cinn" => Ok(ModelKind::Cinn),
+            _ => Err(Error::invalid(format!("unknown model '{text}': expected inn or cinn"))),
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModelKind::Inn => "inn",
+            ModelKind::Cinn => "cinn",
+        })
+    }
+}
+
+/// Everything that defines a model as a function of x and y, apart from its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// INN or cINN.
+    pub kind: ModelKind,
+    /// Widths of x, y, z and the network.
+    pub dims: Dims,
+    /// The invertible network.
+    pub network: NetworkSpec,
+    /// Standardisation of x (fitted on the training set).
+    pub x_scale: Standardiser,
+    /// Standardisation of y (fitted on the training set).
+    pub y_scale: Standardiser,
+}
+
+impl ModelSpec {
+    /// The paper's INN on padded widths `dims`.
+    pub fn inn(dims: Dims, blocks: usize, block: BlockConfig, seed: u64) -> Self {
+        ModelSpec {
+            kind: ModelKind::Inn,
+            dims,
+            network: NetworkSpec::new(dims.total, 0, blocks, block, seed),
+            x_scale: Standardiser::identity(dims.x as usize),
+            y_scale: Standardiser::identity(dims.y as usize),
+        }
+    }
+
+    /// A conditional INN for x of width `x` given y of width `y` (z as wide as x, no padding).
+    pub fn cinn(x: i64, y: i64, blocks: usize, block: BlockConfig, seed: u64) -> Result<Self> {
+        let dims = Dims::new(x, y, x, x + y)?;
+        Ok(ModelSpec {
+            kind: ModelKind::Cinn,
+            dims,
+            network: NetworkSpec::new(x, y, blocks, block, seed),
+            x_scale: Standardiser::identity(x as usize),
+            y_scale: Standardiser::identity(y as usize),
+        })
+    }
+
+    /// Checks the parts against each other.
+    pub fn validate(&self) -> Result<()> {
+        self.network.validate()?;
+        let (width, condition) = match self.kind {
+            ModelKind::Inn => (self.dims.total, 0),
+            ModelKind::Cinn => (self.dims.x, self.dims.y),
+        };
+        if self.network.width != width || self.network.condition != condition {
+            return Err(Error::invalid(format!(
+                "a {} with widths {:?} needs a network of width {width} and condition {condition}",
+                self.kind, self.dims
+            )));
+        }
+        if self.x_scale.columns() != self.dims.x as usize || self.y_scale.columns() != self.dims.y as usize {
+            return Err(Error::invalid("standardisation statistics do not match the widths of x and y"));
+        }
+        Ok(())
+    }
+}
+
+/// A model: its spec, the network and the variables that hold its weights.
+pub struct Model {
+    /// What the model is.
+    pub spec: ModelSpec,
+    /// The invertible network.
+    pub network: InvertibleNetwork,
+    /// The trainable weights.
+    pub vars: nn::VarStore,
+}
+
+impl Model {
+    /// A freshly initialised model on `device` (float32).
+    pub fn new(spec: ModelSpec, device: Device) -> Result<Self> {
+        spec.validate()?;
+        let vars = nn::VarStore::new(device);
+        let network = InvertibleNetwork::new(&vars.root(), &spec.network)?;
+        Ok(Model { spec, network, vars })
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.vars.device()
+    }
+
+    /// The floating-point kind of the weights.
+    pub fn kind(&self) -> Kind {
+        self.vars.root().kind()
+    }
+
+    /// Converts the weights to another floating-point kind (float64 for exact tests).
+    pub fn set_kind(&mut self, kind: Kind) {
+        self.vars.set_kind(kind);
+    }
+
+    /// Maps raw rows `x` to the network's input (standardised, padded for the INN).
+    pub fn encode_x(&self, x: &Tensor, padding_noise: f64) -> Tensor {
+        let x = self.spec.x_scale.apply(x);
+        match self.spec.kind {
+            ModelKind::Inn => self.spec.dims.pad_x(&x, padding_noise),
+            ModelKind::Cinn => x,
+        }
+    }
+
+    /// Maps network inputs back to raw rows of x.
+    pub fn decode_x(&self, u: &Tensor) -> Tensor {
+        self.spec.x_scale.undo(&self.spec.dims.unpad_x(u))
+    }
+
+    /// The network's condition for raw observations `y`: standardised y for a cINN, none for an INN.
+    pub fn condition(&self, y: &Tensor) -> Option<Tensor> {
+        (self.spec.kind == ModelKind::Cinn).then(|| self.spec.y_scale.apply(y))
+    }
+}

@@ -1,0 +1,105 @@
+//! The invertible network: coupling blocks with a fixed permutation after each.
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Tensor};
+
+use super::coupling::{BlockConfig, CouplingBlock};
+use super::permutation::{random_permutations, Permutation};
+use crate::error::{Error, Result};
+
+/// Everything that fixes the network as a function, apart from its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Width of the rows the network maps (at least 2).
+    pub width: i64,
+    /// Width of the condition given to every block (0 for none).
+    pub condition: i64,
+    /// The shape of each block.
+    pub block: BlockConfig,
+    /// One column permutation after each block.
+    pub permutations: Vec<Vec<i64>>,
+}
+
+impl NetworkSpec {
+    /// A network of `blocks` blocks whose permutations are drawn from `seed`.
+    pub fn new(width: i64, condition: i64, blocks: usize, block: BlockConfig, seed: u64) -> Self {
+        NetworkSpec { width, condition, block, permutations: random_permutations(width, blocks, seed) }
+    }
+
+    /// Checks that the spec describes a network that can be built.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |message: String| Err(Error::invalid(message));
+        if self.width < 2 {
+            return fail(format!("an invertible network needs a width of at least 2, not {}", self.width));
+        }
+        if self.condition < 0 {
+            return fail(format!("condition width must not be negative, not {}", self.condition));
+        }
+        if self.permutations.is_empty() {
+            return fail("a network needs at least one coupling block".into());
+        }
+        if self.block.hidden < 1 {
+            return fail(format!("subnet width must be at least 1, not {}", self.block.hidden));
+        }
+        if !(self.block.clamp.is_finite() && self.block.clamp > 0.0) {
+            return fail(format!("clamp must be a positive number, not {}", self.block.clamp));
+        }
+        if let Some(order) = self.permutations.iter().find(|order| order.len() as i64 != self.width) {
+            return fail(format!("permutation of length {} in a network of width {}", order.len(), self.width));
+        }
+        Ok(())
+    }
+}
+
+/// A stack of coupling blocks and permutations, invertible by construction.
+#[derive(Debug)]
+pub struct InvertibleNetwork {
+    blocks: Vec<CouplingBlock>,
+    permutations: Vec<Permutation>,
+    condition: i64,
+}
+
+impl InvertibleNetwork {
+    /// Creates the network's variables under `path`.
+    pub fn new(path: &nn::Path, spec: &NetworkSpec) -> Result<Self> {
+        spec.validate()?;
+        let device: Device = path.device();
+        let blocks = (0..spec.permutations.len())
+            .map(|index| CouplingBlock::new(&(path / format!("block{index}")), spec.width, spec.condition, &spec.block))
+            .collect();
+        let permutations =
+            spec.permutations.iter().map(|order| Permutation::new(order, device)).collect::<Result<_>>()?;
+        Ok(InvertibleNetwork { blocks, permutations, condition: spec.condition })
+    }
+
+    /// Maps rows u to v; returns v and log|det ∂v/∂u| per row.
+    pub fn forward(&self, u: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
+        let condition = self.condition_or_none(condition);
+        let mut v = u.shallow_clone();
+        let mut log_det = Tensor::zeros([u.size()[0]], (u.kind(), u.device()));
+        for (block, permutation) in self.blocks.iter().zip(&self.permutations) {
+            let (out, block_log_det) = block.forward(&v, condition);
+            log_det += block_log_det;
+            v = permutation.apply(&out);
+        }
+        (v, log_det)
+    }
+
+    /// Maps rows v back to u; returns u and log|det ∂u/∂v| per row.
+    pub fn inverse(&self, v: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
+        let condition = self.condition_or_none(condition);
+        let mut u = v.shallow_clone();
+        let mut log_det = Tensor::zeros([v.size()[0]], (v.kind(), v.device()));
+        for (block, permutation) in self.blocks.iter().zip(&self.permutations).rev() {
+            let (out, block_log_det) = block.inverse(&permutation.undo(&u), condition);
+            log_det += block_log_det;
+            u = out;
+        }
+        (u, log_det)
+    }
+
+    /// An unconditional network ignores any condition it is given.
+    fn condition_or_none<'a>(&self, condition: Option<&'a Tensor>) -> Option<&'a Tensor> {
+        condition.filter(|_| self.condition > 0)
+    }
+}

@@ -1,0 +1,31 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use innfer::model::{Activation, BlockConfig, CouplingKind, Model};
+use tch::Tensor;
+
+/// Few libtorch threads per test: CI has two cores and runs tests in parallel.
+pub fn few_threads() {
+    let threads = std::env::var("INNFER_TEST_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1);
+    tch::set_num_threads(threads);
+}
+
+/// A block configuration small enough for tests.
+pub fn small_block(coupling: CouplingKind) -> BlockConfig {
+    BlockConfig { coupling, hidden: 16, layers: 2, activation: Activation::LeakyRelu, clamp: 2.0 }
+}
+
+/// Replaces every weight by Gaussian noise, so the network is far from the identity.
+pub fn randomise(model: &Model, scale: f64) {
+    tch::no_grad(|| {
+        for (_, mut variable) in model.vars.variables() {
+            let noise = Tensor::randn_like(&variable) * scale;
+            variable.copy_(&noise);
+        }
+    });
+}
+
+/// Largest absolute entry of a tensor.
+pub fn max_abs(tensor: &Tensor) -> f64 {
+    tensor.abs().max().double_value(&[])
+}
