@@ -3,10 +3,17 @@
 //! The modules follow the method: [`problem`] (priors and forward processes) → [`model`] (the
 //! invertible networks) → [`loss`] → [`train`] → [`sample`] (posteriors).
 
+pub mod abc;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod io;
+pub mod loss;
 pub mod model;
+pub mod problem;
+pub mod runtime;
+pub mod sample;
+pub mod train;
 
 pub use error::{Error, Result};
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    innfer::runtime::keep_freed_memory();
     let parsed = cli::Cli::parse();
     match cli::run(parsed) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,13 @@
 //! The command line: global options, one module per subcommand. Thin: parsing and printing only.
 
+mod abc;
+mod eval;
+mod observations;
+mod progress;
+mod run_folder;
+mod sample;
+mod train;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use tch::Device;
@@ -36,7 +44,16 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Train an invertible network on a problem (writes a run folder).
+    Train(train::TrainArgs),
+    /// Draw posterior samples for observations from a trained run.
+    Sample(sample::SampleArgs),
+    /// Rejection ABC on a built-in problem: the reference the models are measured against.
+    Abc(abc::AbcArgs),
+    /// Measure a trained run against rejection ABC.
+    Eval(eval::EvalArgs),
+}
 
 /// What every subcommand gets: the resolved device and the seed.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +81,10 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("innfer on {}: the main job is not written yet; see --help", device::describe(context.device));
             Ok(())
         }
+        Some(Command::Train(args)) => train::run(args, context),
+        Some(Command::Sample(args)) => sample::run(args, context),
+        Some(Command::Abc(args)) => abc::run(args, context),
+        Some(Command::Eval(args)) => eval::run(args, context),
     }
 }
 

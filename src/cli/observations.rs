@@ -1,0 +1,48 @@
+//! Observations from the command line: `--y` values or an `--observations` CSV file.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use innfer::io::observations::{parse_observation, read_observations};
+use tch::Tensor;
+
+/// Where the observations y* come from.
+#[derive(Debug, Args)]
+pub struct ObservationArgs {
+    /// One observation as comma-separated values, e.g. --y 1.5,0.0 (repeat for several).
+    #[arg(long = "y", value_name = "VALUES", allow_hyphen_values = true)]
+    pub y: Vec<String>,
+
+    /// CSV of observations: a header naming the y columns (or a `label` column for gmm), one row each.
+    #[arg(long, value_name = "OBS.csv", conflicts_with = "y")]
+    pub observations: Option<PathBuf>,
+}
+
+impl ObservationArgs {
+    /// Whether any observation was given.
+    pub fn given(&self) -> bool {
+        !self.y.is_empty() || self.observations.is_some()
+    }
+
+    /// The observations as rows [m, names.len()]; `names` are the y columns.
+    pub fn read(&self, names: &[String]) -> Result<Tensor> {
+        Ok(match &self.observations {
+            Some(path) => read_observations(path, names)?,
+            None => {
+                let rows = self.y.iter().map(|text| parse_observation(text, names)).collect::<innfer::Result<Vec<_>>>()?;
+                Tensor::cat(&rows, 0)
+            }
+        })
+    }
+}
+
+/// Parses a count such as 4000, 1e8 or 100_000.
+pub fn parse_count(text: &str) -> Result<i64, String> {
+    let cleaned = text.replace('_', "");
+    let value: f64 = cleaned.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if !(value.is_finite() && value >= 1.0 && value.fract() == 0.0 && value < 9.0e18) {
+        return Err(format!("'{text}' is not a positive whole number"));
+    }
+    Ok(value as i64)
+}

@@ -1,0 +1,74 @@
+//! Inverse problems: a prior over x and a forward process x → y, as batched tensor code on a device.
+
+pub mod gmm;
+pub mod kinematics;
+
+use std::collections::BTreeMap;
+
+use tch::{Device, Tensor};
+
+use crate::error::{Error, Result};
+use crate::model::checkpoint::ProblemInfo;
+
+/// A prior over x and a forward process x → y.
+pub trait Problem: Send + Sync {
+    /// What the problem is (name, options, column names), as stored in checkpoints.
+    fn info(&self) -> ProblemInfo;
+
+    /// `n` draws from the prior, shape [n, dim_x], float32 on `device`.
+    fn sample_prior(&self, n: i64, device: Device) -> Tensor;
+
+    /// The forward process applied to each row of `x`: shape [rows, dim_y].
+    fn simulate(&self, x: &Tensor) -> Tensor;
+
+    /// `n` draws of (x, y) from the joint distribution.
+    fn sample_joint(&self, n: i64, device: Device) -> (Tensor, Tensor) {
+        let x = self.sample_prior(n, device);
+        let y = self.simulate(&x);
+        (x, y)
+    }
+
+    /// Default widths (z, total) of the paper's INN for this problem.
+    fn inn_widths(&self) -> (i64, i64);
+
+    /// Width of x.
+    fn dim_x(&self) -> i64 {
+        self.info().x_names.len() as i64
+    }
+
+    /// Width of y.
+    fn dim_y(&self) -> i64 {
+        self.info().y_names.len() as i64
+    }
+}
+
+/// The names of the built-in problems.
+pub const BUILTIN: [&str; 2] = ["kinematics", "gmm"];
+
+/// Builds a built-in problem by name, with its options (`labels=all|some` for gmm).
+pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn Problem>> {
+    let unknown_options = |allowed: &[&str]| {
+        options.keys().find(|key| !allowed.contains(&key.as_str())).map(|key| {
+            Error::invalid(format!("problem '{name}' has no option '{key}' (options: {})", allowed.join(", ")))
+        })
+    };
+    match name {
+        "kinematics" => match unknown_options(&[]) {
+            Some(error) => Err(error),
+            None => Ok(Box::new(kinematics::Kinematics)),
+        },
+        "gmm" => match unknown_options(&["labels"]) {
+            Some(error) => Err(error),
+            None => {
+                let labels = options.get("labels").map_or(Ok(gmm::LabelMap::Some), |text| text.parse())?;
+                Ok(Box::new(gmm::GaussianMixture::new(labels)))
+            }
+        },
+        _ => Err(Error::invalid(format!("unknown problem '{name}': expected one of {}", BUILTIN.join(", ")))),
+    }
+}
+
+/// Numbered column names: `prefix1 … prefixN`.
+pub(crate) fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|index| format!("{prefix}{index}")).collect()
+}

@@ -1,0 +1,73 @@
+//! Posterior sampling: z ~ N(0, I), then the inverse pass given each observation y*.
+
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelKind};
+
+/// Rows computed at once; bounds memory for millions of samples.
+const CHUNK_ROWS: i64 = 1 << 18;
+
+/// Checks that `y` has one row per observation and the model's width of y.
+fn check_observations(model: &Model, y: &Tensor) -> Result<()> {
+    let width = model.spec.dims.y;
+    if y.dim() != 2 || y.size()[1] != width {
+        return Err(Error::invalid(format!(
+            "observations have {} columns, the model expects {width}",
+            y.size().get(1).copied().unwrap_or(0)
+        )));
+    }
+    Ok(())
+}
+
+/// `n` posterior samples of x for each row of the raw observations `y` ([m, dim_y]).
+/// Returns the samples [m·n, dim_x] grouped by observation, and each sample's observation index [m·n].
+pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
+    check_observations(model, y)?;
+    if n < 1 {
+        return Err(Error::invalid(format!("the number of samples must be at least 1, not {n}")));
+    }
+    let device = model.device();
+    let kind = model.kind();
+    let dims = model.spec.dims;
+    let y = model.spec.y_scale.apply(&y.to_device(device).to_kind(kind));
+    let observations = y.size()[0];
+    let obs = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_int(n, 0, None);
+    let total = observations * n;
+    let mut chunks = Vec::new();
+    tch::no_grad(|| {
+        let mut start = 0;
+        while start < total {
+            let rows = CHUNK_ROWS.min(total - start);
+            let y_rows = y.index_select(0, &obs.narrow(0, start, rows));
+            let u = match model.spec.kind {
+                ModelKind::Inn => {
+                    let z = Tensor::randn([rows, dims.z], (kind, device));
+                    model.network.inverse(&dims.join_zy(&z, &y_rows, 0.0), None).0
+                }
+                ModelKind::Cinn => {
+                    let z = Tensor::randn([rows, dims.x], (kind, device));
+                    model.network.inverse(&z, Some(&y_rows)).0
+                }
+            };
+            chunks.push(model.decode_x(&u));
+            start += rows;
+        }
+    });
+    Ok((Tensor::cat(&chunks, 0), obs))
+}
+
+/// The paper's INN's prediction of y for raw rows `x` (its forward pass).
+pub fn predict_y(model: &Model, x: &Tensor) -> Result<Tensor> {
+    if model.spec.kind != ModelKind::Inn {
+        return Err(Error::invalid("only the paper's INN predicts y from x; a cINN models x given y"));
+    }
+    let dims = model.spec.dims;
+    if x.dim() != 2 || x.size()[1] != dims.x {
+        return Err(Error::invalid(format!("x has {} columns, the model expects {}", x.size().get(1).copied().unwrap_or(0), dims.x)));
+    }
+    let x = x.to_device(model.device()).to_kind(model.kind());
+    let v = tch::no_grad(|| model.network.forward(&model.encode_x(&x, 0.0), None).0);
+    let (_, _, y) = dims.split_zy(&v);
+    Ok(model.spec.y_scale.undo(&y))
+}

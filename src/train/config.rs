@@ -1,0 +1,213 @@
+//! Training settings and the per-problem presets.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind};
+
+/// When training stops: whichever limit comes first. At least one must be set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stop {
+    /// Optimiser steps.
+    pub steps: Option<u64>,
+    /// Passes over the training set.
+    pub epochs: Option<f64>,
+    /// Wall-clock time.
+    #[serde(with = "humantime_serde_option")]
+    pub budget: Option<Duration>,
+}
+
+mod humantime_serde_option {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => serializer.serialize_some(&humantime::format_duration(*duration).to_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        text.map(|text| humantime::parse_duration(&text).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+/// Weights of the loss terms of the paper's bidirectional training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LossWeights {
+    /// L_y: fit of the predicted y (and padding outputs to zero).
+    pub y: f64,
+    /// L_z: MMD of [z, y] against [N(0, I), y].
+    pub z: f64,
+    /// L_x: MMD of inverse samples against the prior (ramped up over training).
+    pub x: f64,
+    /// Reconstruction of x from the network's own [z, y].
+    pub reconstruction: f64,
+}
+
+/// Everything training needs besides the problem and the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// INN (the paper's) or cINN.
+    pub model: ModelKind,
+    /// Number of coupling blocks.
+    pub blocks: usize,
+    /// Shape of each block.
+    pub block: BlockConfig,
+    /// Width of the INN's latent z and of the whole network (ignored by the cINN).
+    pub inn_widths: Option<(i64, i64)>,
+    /// Rows per step.
+    pub batch: i64,
+    /// Initial learning rate of Adam.
+    pub lr: f64,
+    /// Learning rate at the end of training, as a fraction of the initial one (exponential decay).
+    pub lr_end_factor: f64,
+    /// Adam weight decay.
+    pub weight_decay: f64,
+    /// Gradient norm clip.
+    pub grad_clip: f64,
+    /// Size of the generated training set.
+    pub samples: i64,
+    /// Draw fresh samples every step instead of a fixed training set.
+    pub fresh: bool,
+    /// When to stop.
+    pub stop: Stop,
+    /// Loss weights of the bidirectional training.
+    pub losses: LossWeights,
+    /// Standard deviation of the noise added to (standardised) y during training.
+    pub y_noise: f64,
+    /// Standard deviation of the noise in padding columns during training.
+    pub pad_noise: f64,
+    /// Standardise x and y with training-set statistics.
+    pub standardise: bool,
+    /// Steps between reading the losses back (one host–device synchronisation each).
+    pub log_every: u64,
+    /// Time between checkpoints during training.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_every: Duration,
+}
+
+mod humantime_serde {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        humantime::parse_duration(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The presets: `quick` for minutes on a laptop CPU, `paper` for the seed's scale on a GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preset {
+    /// Good results within three minutes on two CPU cores.
+    #[default]
+    Quick,
+    /// The seed's 10^6 samples and a paper-sized budget.
+    Paper,
+}
+
+impl FromStr for Preset {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "quick" => Ok(Preset::Quick),
+            "paper" => Ok(Preset::Paper),
+            _ => Err(Error::invalid(format!("unknown preset '{text}': expected quick or paper"))),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The preset settings for a problem and model.
+    pub fn preset(problem: &str, model: ModelKind, preset: Preset) -> Self {
+        let gmm = problem == "gmm";
+        let block = BlockConfig {
+            coupling: CouplingKind::Glow,
+            hidden: 128,
+            layers: 2,
+            activation: Activation::Relu,
+            clamp: 2.0,
+        };
+        let mut config = TrainConfig {
+            model,
+            blocks: 6,
+            block,
+            inn_widths: None,
+            batch: 500,
+            lr: 1e-3,
+            lr_end_factor: 0.05,
+            weight_decay: 1e-5,
+            grad_clip: 10.0,
+            samples: 1_000_000,
+            fresh: false,
+            stop: Stop { budget: Some(Duration::from_secs(150)), ..Stop::default() },
+            losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
+            y_noise: 0.01,
+            pad_noise: 0.01,
+            standardise: model == ModelKind::Cinn,
+            log_every: 50,
+            checkpoint_every: Duration::from_secs(120),
+        };
+        match (model, gmm) {
+            (ModelKind::Inn, true) => {
+                config.batch = 1600;
+                config.y_noise = 0.1;
+                config.pad_noise = 0.05;
+                config.stop.budget = Some(Duration::from_secs(60));
+            }
+            (ModelKind::Cinn, true) => {
+                config.y_noise = 0.05;
+                config.stop.budget = Some(Duration::from_secs(60));
+            }
+            (_, false) => {}
+        }
+        if preset == Preset::Paper {
+            config.stop = Stop { budget: Some(Duration::from_secs(1200)), ..Stop::default() };
+            config.block.hidden = 256;
+            config.blocks = 8;
+        }
+        config
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        let positive = |name: &str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::invalid(format!("--{name} must be a positive number, not {value}")))
+            }
+        };
+        positive("batch", self.batch as f64)?;
+        positive("lr", self.lr)?;
+        positive("samples", self.samples as f64)?;
+        positive("clamp", self.block.clamp)?;
+        positive("hidden", self.block.hidden as f64)?;
+        positive("blocks", self.blocks as f64)?;
+        if self.stop.steps.is_none() && self.stop.epochs.is_none() && self.stop.budget.is_none() {
+            return Err(Error::invalid("training needs a limit: --steps, --epochs or --budget"));
+        }
+        if self.stop.steps == Some(0) {
+            return Err(Error::invalid("--steps must be at least 1"));
+        }
+        if !self.fresh && self.samples < self.batch {
+            return Err(Error::invalid(format!(
+                "the training set ({} samples) is smaller than one batch ({})",
+                self.samples, self.batch
+            )));
+        }
+        Ok(())
+    }
+}

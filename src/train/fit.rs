@@ -1,0 +1,165 @@
+//! The shared training loop: batches, Adam with decay and clipping, stopping, logging, checkpoints.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
+
+use super::config::TrainConfig;
+use super::objective::Objective;
+use crate::error::{Error, Result};
+use crate::model::checkpoint::TrainingSummary;
+use crate::model::Model;
+use crate::problem::Problem;
+
+/// Where training batches come from.
+pub enum TrainingData<'a> {
+    /// A fixed set of raw rows, reshuffled every epoch.
+    Fixed {
+        /// Rows of x.
+        x: Tensor,
+        /// Rows of y.
+        y: Tensor,
+    },
+    /// Fresh draws from the problem's joint distribution every step.
+    Fresh(&'a dyn Problem),
+}
+
+/// One row of the training log.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    /// Optimiser steps so far.
+    pub step: u64,
+    /// Passes over the training set so far.
+    pub epoch: f64,
+    /// Seconds since training started.
+    pub elapsed: f64,
+    /// Fraction of the run done, by whichever limit is closest.
+    pub progress: f64,
+    /// Current learning rate.
+    pub lr: f64,
+    /// Mean of each loss term since the previous record.
+    pub losses: Vec<(&'static str, f64)>,
+    /// Training rows per second since the previous record.
+    pub samples_per_second: f64,
+}
+
+/// Callbacks of the training loop: stop request, log records, checkpoints.
+pub struct Hooks<'a> {
+    /// Set (by a signal handler, say) to stop after the current step.
+    pub stop: &'a AtomicBool,
+    /// Called every `log_every` steps and at the end.
+    pub on_log: &'a mut dyn FnMut(&LogRecord) -> Result<()>,
+    /// Called every `checkpoint_every` and at the end, with the summary so far.
+    pub on_checkpoint: &'a mut dyn FnMut(&Model, &TrainingSummary) -> Result<()>,
+}
+
+/// Fraction of the run done after `step` steps, `epoch` epochs and `elapsed` time.
+fn progress(config: &TrainConfig, step: u64, epoch: f64, elapsed: Duration) -> f64 {
+    let stop = &config.stop;
+    let by_steps = stop.steps.map(|steps| step as f64 / steps as f64);
+    let by_epochs = stop.epochs.map(|epochs| epoch / epochs);
+    let by_time = stop.budget.map(|budget| elapsed.as_secs_f64() / budget.as_secs_f64().max(1e-9));
+    [by_steps, by_epochs, by_time].into_iter().flatten().fold(0.0, f64::max).min(1.0)
+}
+
+/// Trains `model` on `data` with `objective` until a limit of `config.stop` is reached or a stop is
+/// requested; returns what it did. The model's standardisation must already be set.
+pub fn fit(
+    model: &mut Model,
+    objective: &dyn Objective,
+    data: TrainingData<'_>,
+    config: &TrainConfig,
+    hooks: Hooks<'_>,
+) -> Result<TrainingSummary> {
+    config.validate()?;
+    let device = model.device();
+    let adam = nn::Adam { beta1: 0.9, beta2: 0.999, wd: config.weight_decay, eps: 1e-6, amsgrad: false };
+    let mut optimiser = adam.build(&model.vars, config.lr)?;
+    let standardise = |x: &Tensor, y: &Tensor| (model.spec.x_scale.apply(x), model.spec.y_scale.apply(y));
+    let data = match data {
+        TrainingData::Fixed { x, y } => {
+            let (x, y) = standardise(&x.to_device(device), &y.to_device(device));
+            TrainingData::Fixed { x, y }
+        }
+        fresh => fresh,
+    };
+    let rows = match &data {
+        TrainingData::Fixed { x, .. } => x.size()[0],
+        TrainingData::Fresh(_) => config.samples,
+    };
+    if rows < config.batch {
+        return Err(Error::invalid(format!("the training set has {rows} rows, fewer than one batch ({})", config.batch)));
+    }
+    let batches_per_epoch = (rows / config.batch).max(1);
+
+    let start = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    let mut last_log = (Instant::now(), 0u64);
+    let mut sums = Tensor::zeros([objective.terms().len() as i64], (Kind::Float, device));
+    let mut order = Tensor::empty([0], (Kind::Int64, device));
+    let mut step = 0u64;
+    let mut summary = TrainingSummary { settings: serde_json::to_value(config).unwrap_or_default(), ..Default::default() };
+    loop {
+        let epoch = step as f64 / batches_per_epoch as f64;
+        let done = progress(config, step, epoch, start.elapsed());
+        let finished = done >= 1.0 || hooks.stop.load(Ordering::Relaxed);
+        let lr = config.lr * config.lr_end_factor.powf(done);
+
+        if finished || (step > 0 && step % config.log_every == 0) {
+            let since = (step - last_log.1).max(1);
+            let means = Vec::<f64>::try_from((&sums / since as f64).to_kind(Kind::Double))?;
+            if let Some((name, _)) = objective.terms().iter().zip(&means).find(|(_, value)| !value.is_finite()) {
+                return Err(Error::Diverged { step, what: format!("loss {name}") });
+            }
+            let seconds = last_log.0.elapsed().as_secs_f64().max(1e-9);
+            let record = LogRecord {
+                step,
+                epoch,
+                elapsed: start.elapsed().as_secs_f64(),
+                progress: done,
+                lr,
+                losses: objective.terms().iter().copied().zip(means.iter().copied()).collect(),
+                samples_per_second: ((step - last_log.1) as f64 * config.batch as f64) / seconds,
+            };
+            if step > last_log.1 {
+                summary.final_losses = record.losses.iter().map(|(name, value)| (name.to_string(), *value)).collect();
+                (hooks.on_log)(&record)?;
+            }
+            sums = sums.zero_();
+            last_log = (Instant::now(), step);
+        }
+        summary.steps = step;
+        summary.seconds = start.elapsed().as_secs_f64();
+        if finished {
+            (hooks.on_checkpoint)(model, &summary)?;
+            return Ok(summary);
+        }
+        if last_checkpoint.elapsed() >= config.checkpoint_every {
+            (hooks.on_checkpoint)(model, &summary)?;
+            last_checkpoint = Instant::now();
+        }
+
+        let (x, y) = match &data {
+            TrainingData::Fixed { x, y } => {
+                let within = step as i64 % batches_per_epoch;
+                if within == 0 {
+                    order = Tensor::randperm(rows, (Kind::Int64, device));
+                }
+                let index = order.narrow(0, within * config.batch, config.batch);
+                (x.index_select(0, &index), y.index_select(0, &index))
+            }
+            TrainingData::Fresh(problem) => {
+                let (x, y) = problem.sample_joint(config.batch, device);
+                standardise(&x, &y)
+            }
+        };
+        optimiser.set_lr(lr);
+        optimiser.zero_grad();
+        let values = objective.backward(model, &x, &y, done);
+        optimiser.clip_grad_norm(config.grad_clip);
+        optimiser.step();
+        sums += values.to_kind(Kind::Float);
+        step += 1;
+    }
+}

@@ -1,0 +1,28 @@
+//! Maximum-likelihood training of the conditional INN: x ↦ z given y, loss mean(½‖z‖² − log|det J|).
+
+use tch::Tensor;
+
+use super::objective::Objective;
+use crate::loss::negative_log_likelihood;
+use crate::model::Model;
+
+/// The maximum-likelihood objective.
+#[derive(Debug, Clone, Copy)]
+pub struct MaximumLikelihood {
+    /// Noise on (standardised) y, for robustness to noisy observations.
+    pub y_noise: f64,
+}
+
+impl Objective for MaximumLikelihood {
+    fn terms(&self) -> &'static [&'static str] {
+        &["nll"]
+    }
+
+    fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, _progress: f64) -> Tensor {
+        let condition = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
+        let (z, log_det) = model.network.forward(x, Some(&condition));
+        let loss = negative_log_likelihood(&z, &log_det);
+        loss.backward();
+        loss.detach().unsqueeze(0)
+    }
+}

@@ -1,0 +1,37 @@
+//! `metrics.csv`: one row per log record, flushed as it is written so a crash keeps the history.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::fit::LogRecord;
+use crate::error::{Error, Result};
+
+/// The training log of a run.
+pub struct MetricsLog {
+    writer: csv::Writer<File>,
+    path: PathBuf,
+}
+
+impl MetricsLog {
+    /// Creates `path` with a header for the given loss terms.
+    pub fn create(path: &Path, terms: &[&str]) -> Result<Self> {
+        let file = File::create(path).map_err(|source| Error::io(path, source))?;
+        let mut log = MetricsLog { writer: csv::Writer::from_writer(file), path: path.to_path_buf() };
+        let header = ["step", "elapsed_s", "epoch", "lr", "samples_per_s"].iter().chain(terms).copied();
+        log.writer.write_record(header).map_err(|error| log.error(error))?;
+        Ok(log)
+    }
+
+    /// Appends one record and flushes it.
+    pub fn append(&mut self, record: &LogRecord) -> Result<()> {
+        let fixed = [record.elapsed, record.epoch, record.lr, record.samples_per_second];
+        let row = std::iter::once(record.step.to_string())
+            .chain(fixed.iter().chain(record.losses.iter().map(|(_, value)| value)).map(|v| format!("{v:.6e}")));
+        self.writer.write_record(row).map_err(|error| self.error(error))?;
+        self.writer.flush().map_err(|source| Error::io(&self.path, source))
+    }
+
+    fn error(&self, error: csv::Error) -> Error {
+        Error::csv(&self.path, error.to_string())
+    }
+}

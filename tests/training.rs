@@ -1,0 +1,135 @@
+//! Training: objectives lower their losses, the loop stops where it is told, the ramp-up applies.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use common::{few_threads, small_block};
+use innfer::model::checkpoint::TrainingSummary;
+use innfer::model::{CouplingKind, Dims, Model, ModelKind, ModelSpec};
+use innfer::problem::kinematics::Kinematics;
+use innfer::problem::Problem;
+use innfer::train::bidirectional::Bidirectional;
+use innfer::train::likelihood::MaximumLikelihood;
+use innfer::train::objective::Objective;
+use innfer::train::{fit, Hooks, LossWeights, Preset, Stop, TrainConfig, TrainingData};
+use tch::nn::OptimizerConfig;
+use tch::{nn, Device, Kind, Tensor};
+
+fn weights() -> LossWeights {
+    LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 }
+}
+
+/// Trains `steps` Adam steps on one fixed batch; returns the first and last values of each term.
+fn steps_on_a_batch(model: &Model, objective: &dyn Objective, x: &Tensor, y: &Tensor, steps: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut optimiser = nn::Adam::default().build(&model.vars, 1e-3).unwrap();
+    let mut values = Vec::new();
+    for _ in 0..steps {
+        optimiser.zero_grad();
+        values.push(Vec::<f64>::try_from(objective.backward(model, x, y, 1.0).to_kind(Kind::Double)).unwrap());
+        optimiser.step();
+    }
+    (values[0].clone(), values[steps - 1].clone())
+}
+
+#[test]
+fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
+    few_threads();
+    tch::manual_seed(10);
+    let (x, y) = Kinematics.sample_joint(256, Device::Cpu);
+    let spec = ModelSpec::cinn(4, 2, 3, small_block(CouplingKind::Glow), 1).unwrap();
+    let model = Model::new(spec, Device::Cpu).unwrap();
+    let (first, last) = steps_on_a_batch(&model, &MaximumLikelihood { y_noise: 0.0 }, &(x * 3.0), &y, 30);
+    assert!(last[0] < first[0] - 0.1, "nll {} → {}", first[0], last[0]);
+}
+
+#[test]
+fn bidirectional_steps_lower_the_forward_fit() {
+    few_threads();
+    tch::manual_seed(11);
+    let (x, y) = Kinematics.sample_joint(256, Device::Cpu);
+    let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 3, small_block(CouplingKind::Glow), 1);
+    let model = Model::new(spec, Device::Cpu).unwrap();
+    let objective = Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0 };
+    assert_eq!(objective.terms(), ["l_y", "l_z", "l_x", "l_rec"]);
+    let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 40);
+    assert!(last[0] < 0.9 * first[0], "l_y {} → {}", first[0], last[0]);
+    assert!(last.iter().all(|v| v.is_finite()));
+}
+
+fn tiny_config(stop: Stop) -> TrainConfig {
+    let mut config = TrainConfig::preset("kinematics", ModelKind::Cinn, Preset::Quick);
+    config.block = small_block(CouplingKind::Glow);
+    config.blocks = 2;
+    config.batch = 64;
+    config.samples = 1024;
+    config.log_every = 5;
+    config.stop = stop;
+    config
+}
+
+/// Runs the loop on a tiny cINN; returns the summary, the log records' steps and checkpoint count.
+fn run_loop(config: &TrainConfig, stop_now: bool) -> (TrainingSummary, Vec<u64>, usize) {
+    few_threads();
+    let model_spec = ModelSpec::cinn(4, 2, config.blocks, config.block, 1).unwrap();
+    let mut model = Model::new(model_spec, Device::Cpu).unwrap();
+    let (x, y) = Kinematics.sample_joint(config.samples, Device::Cpu);
+    let stop = AtomicBool::new(stop_now);
+    let mut logged = Vec::new();
+    let mut checkpoints = 0;
+    let mut on_log = |record: &innfer::train::LogRecord| {
+        logged.push(record.step);
+        Ok(())
+    };
+    let mut on_checkpoint = |_: &Model, _: &TrainingSummary| {
+        checkpoints += 1;
+        Ok(())
+    };
+    let hooks = Hooks { stop: &stop, on_log: &mut on_log, on_checkpoint: &mut on_checkpoint };
+    let summary = fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y }, config, hooks).unwrap();
+    (summary, logged, checkpoints)
+}
+
+#[test]
+fn stops_after_the_given_steps() {
+    let (summary, logged, checkpoints) = run_loop(&tiny_config(Stop { steps: Some(23), ..Stop::default() }), false);
+    assert_eq!(summary.steps, 23);
+    assert_eq!(logged, [5, 10, 15, 20, 23]);
+    assert_eq!(checkpoints, 1, "a checkpoint at the end");
+    assert!(summary.final_losses.contains_key("nll"));
+}
+
+#[test]
+fn stops_after_the_given_epochs() {
+    // 1024 rows in batches of 64: 16 steps per epoch.
+    let (summary, _, _) = run_loop(&tiny_config(Stop { epochs: Some(2.0), ..Stop::default() }), false);
+    assert_eq!(summary.steps, 32);
+}
+
+#[test]
+fn stops_when_the_budget_is_spent() {
+    let started = Instant::now();
+    let stop = Stop { steps: Some(10_000_000), budget: Some(Duration::from_millis(700)), ..Stop::default() };
+    let (summary, _, checkpoints) = run_loop(&tiny_config(stop), false);
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(summary.steps > 0 && summary.steps < 10_000_000);
+    assert!(summary.seconds >= 0.7 && elapsed < 30.0, "{} s", summary.seconds);
+    assert_eq!(checkpoints, 1);
+}
+
+#[test]
+fn a_stop_request_ends_training_with_a_checkpoint() {
+    let (summary, _, checkpoints) = run_loop(&tiny_config(Stop { steps: Some(1000), ..Stop::default() }), true);
+    assert_eq!(summary.steps, 0);
+    assert_eq!(checkpoints, 1);
+}
+
+#[test]
+fn training_needs_a_limit_and_enough_rows() {
+    let mut config = tiny_config(Stop::default());
+    assert!(config.validate().unwrap_err().to_string().contains("--steps, --epochs or --budget"));
+    config.stop.steps = Some(1);
+    config.samples = 10;
+    assert!(config.validate().unwrap_err().to_string().contains("smaller than one batch"));
+}
