@@ -136,3 +136,70 @@ impl Kept {
         Ok(AbcSamples { x, obs, distance, accepted })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::checkpoint::ProblemInfo;
+
+    /// x ~ N(0, 1), y = x + N(0, 1): the posterior of x given y* is N(y*/2, 1/2).
+    struct Conjugate;
+
+    impl Problem for Conjugate {
+        fn info(&self) -> ProblemInfo {
+            ProblemInfo { name: "conjugate".into(), options: Default::default(), x_names: vec!["x".into()], y_names: vec!["y".into()] }
+        }
+        fn sample_prior(&self, n: i64, device: Device) -> Tensor {
+            Tensor::randn([n, 1], (Kind::Float, device))
+        }
+        fn simulate(&self, x: &Tensor) -> Tensor {
+            x + Tensor::randn_like(x)
+        }
+        fn inn_widths(&self) -> (i64, i64) {
+            (1, 2)
+        }
+    }
+
+    fn moments(x: &Tensor) -> (f64, f64) {
+        let x = x.to_kind(Kind::Double);
+        (x.mean(Kind::Double).double_value(&[]), x.var(true).double_value(&[]))
+    }
+
+    #[test]
+    fn recovers_a_known_posterior_for_several_observations() {
+        tch::manual_seed(3);
+        let targets = Tensor::from_slice(&[1.0f32, -2.0]).view([2, 1]);
+        let mut chunks = 0;
+        let samples =
+            rejection_abc(&Conjugate, &targets, 2_000_000, Acceptance::Nearest(3000), 300_000, Device::Cpu, &mut |_| chunks += 1).unwrap();
+        assert_eq!(chunks, 7);
+        assert_eq!(samples.accepted, [3000, 3000]);
+        for (index, target) in [1.0, -2.0].into_iter().enumerate() {
+            let rows = samples.x.index_select(0, &samples.obs.eq(index as i64).nonzero().view([-1]));
+            let (mean, variance) = moments(&rows);
+            assert!((mean - target / 2.0).abs() < 0.05, "obs {index}: mean {mean}");
+            assert!((variance - 0.5).abs() < 0.05, "obs {index}: variance {variance}");
+        }
+        // The kept draws are the nearest: none farther than a small tolerance.
+        assert!(samples.distance.max().double_value(&[]) < 0.01);
+    }
+
+    #[test]
+    fn tolerance_acceptance_keeps_only_close_draws() {
+        tch::manual_seed(4);
+        let targets = Tensor::from_slice(&[0.5f32]).view([1, 1]);
+        let samples = rejection_abc(&Conjugate, &targets, 1_000_000, Acceptance::Within(0.01), 250_000, Device::Cpu, &mut |_| {}).unwrap();
+        assert!(samples.distance.max().double_value(&[]) <= 0.01);
+        let (mean, variance) = moments(&samples.x);
+        assert!(samples.accepted[0] > 2000, "{:?}", samples.accepted);
+        assert!((mean - 0.25).abs() < 0.05 && (variance - 0.5).abs() < 0.06, "{mean} {variance}");
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let targets = Tensor::zeros([1, 1], (Kind::Float, Device::Cpu));
+        for (draws, acceptance) in [(0, Acceptance::Nearest(1)), (10, Acceptance::Nearest(11)), (10, Acceptance::Within(-1.0))] {
+            assert!(rejection_abc(&Conjugate, &targets, draws, acceptance, 10, Device::Cpu, &mut |_| {}).is_err());
+        }
+    }
+}

@@ -29,6 +29,10 @@ pub enum Error {
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint { path: PathBuf, message: String },
 
+    /// A picture could not be drawn or written.
+    #[error("{}: cannot draw: {message}", path.display())]
+    Plot { path: PathBuf, message: String },
+
     /// Training produced a non-finite loss or gradient.
     #[error("training diverged at step {step}: {what} is not finite; the last good checkpoint is kept. Try a lower --lr or a smaller --clamp")]
     Diverged { step: u64, what: String },

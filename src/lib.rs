@@ -10,9 +10,11 @@ pub mod eval;
 pub mod io;
 pub mod loss;
 pub mod model;
+pub mod plot;
 pub mod problem;
 pub mod runtime;
 pub mod sample;
+pub mod showcase;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -7,29 +7,26 @@ pub const TRAINING_WIDTHS: [f64; 4] = [0.2, 0.5, 0.9, 1.3];
 /// Kernel widths of the posterior-mismatch yardstick (`shared` definitions: 0.05, 0.2, 0.9).
 pub const YARDSTICK_WIDTHS: [f64; 3] = [0.05, 0.2, 0.9];
 
-/// Σ_h h²/(h² + d) over the widths h, for a tensor of squared distances d, in one expression.
-fn inverse_multiquadric(squared_distances: &Tensor, widths: &[f64]) -> Tensor {
-    let h2: Vec<f64> = widths.iter().map(|h| h * h).collect();
-    let h2 = Tensor::from_slice(&h2).to_kind(squared_distances.kind()).to_device(squared_distances.device());
-    let shape: Vec<i64> = std::iter::once(-1).chain(squared_distances.size().iter().map(|_| 1)).collect();
-    let h2 = h2.view(shape.as_slice());
-    (&h2 / (&h2 + squared_distances.unsqueeze(0))).sum_dim_intlist(0, false, squared_distances.kind())
-}
-
-/// Biased MMD² between the rows of `a` and `b` under a sum of inverse multiquadric kernels.
+/// Biased MMD² between the rows of `a` and `b` under Σ_h h²/(h² + ‖·‖²), inverse multiquadric
+/// kernels summed over the widths h.
 ///
-/// All pairwise distances come from one matrix product over the stacked rows.
+/// All pairwise distances come from one matrix product over the stacked rows, and each width's kernel
+/// matrix K enters as wᵀ·K·w with w = (1/n, …, −1/m, …), which is MMD² without slicing K into blocks.
+/// One kernel matrix is alive per width (not one tensor for all widths) so that large batches stay
+/// below the allocator's mmap threshold.
 pub fn mmd(a: &Tensor, b: &Tensor, widths: &[f64]) -> Tensor {
-    let n = a.size()[0];
-    let m = b.size()[0];
+    let (n, m) = (a.size()[0], b.size()[0]);
     let rows = Tensor::cat(&[a, b], 0);
+    let options = (rows.kind(), rows.device());
     let norms = rows.square().sum_dim_intlist(1, true, rows.kind());
     let squared = (&norms + norms.transpose(0, 1) - rows.matmul(&rows.transpose(0, 1)) * 2.0).clamp_min(0.0);
-    let kernel = inverse_multiquadric(&squared, widths);
-    let kaa = kernel.narrow(0, 0, n).narrow(1, 0, n).mean(rows.kind());
-    let kbb = kernel.narrow(0, n, m).narrow(1, n, m).mean(rows.kind());
-    let kab = kernel.narrow(0, 0, n).narrow(1, n, m).mean(rows.kind());
-    kaa + kbb - kab * 2.0
+    let weights = Tensor::cat(&[Tensor::full([n], 1.0 / n as f64, options), Tensor::full([m], -1.0 / m as f64, options)], 0);
+    let mut total = Tensor::zeros([], options);
+    for h in widths {
+        let kernel = (&squared + h * h).reciprocal() * (h * h);
+        total += kernel.mv(&weights).dot(&weights);
+    }
+    total
 }
 
 /// Mean negative log-likelihood of z under N(0, I), with the log-determinant of the map to z:

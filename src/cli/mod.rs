@@ -2,7 +2,9 @@
 
 mod abc;
 mod eval;
+mod main_job;
 mod observations;
+mod plot;
 mod progress;
 mod run_folder;
 mod sample;
@@ -12,7 +14,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use tch::Device;
 
-use innfer::device::{self, DeviceChoice};
+use innfer::device::DeviceChoice;
 
 /// Posteriors of ill-posed inverse problems with invertible neural networks.
 ///
@@ -38,6 +40,9 @@ pub struct Cli {
     #[arg(short = 'V', long)]
     pub version: bool,
 
+    #[command(flatten)]
+    pub main_job: main_job::MainJobArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -53,6 +58,8 @@ pub enum Command {
     Abc(abc::AbcArgs),
     /// Measure a trained run against rejection ABC.
     Eval(eval::EvalArgs),
+    /// Redraw the pictures of a main-job folder from its CSVs.
+    Plot(plot::PlotArgs),
 }
 
 /// What every subcommand gets: the resolved device and the seed.
@@ -77,14 +84,12 @@ pub fn run(cli: Cli) -> Result<()> {
     tch::manual_seed(cli.seed as i64);
     let context = Context { device, seed: cli.seed };
     match cli.command {
-        None => {
-            println!("innfer on {}: the main job is not written yet; see --help", device::describe(context.device));
-            Ok(())
-        }
+        None => main_job::run(cli.main_job, context),
         Some(Command::Train(args)) => train::run(args, context),
         Some(Command::Sample(args)) => sample::run(args, context),
         Some(Command::Abc(args)) => abc::run(args, context),
         Some(Command::Eval(args)) => eval::run(args, context),
+        Some(Command::Plot(args)) => plot::run(args),
     }
 }
 
