@@ -4,6 +4,7 @@
 //! invertible networks) → [`loss`] → [`train`] → [`sample`] (posteriors).
 
 pub mod abc;
+pub mod bench;
 pub mod device;
 pub mod error;
 pub mod eval;

@@ -21,7 +21,7 @@ use crate::problem::gmm::{GaussianMixture, LabelMap};
 use crate::problem::kinematics::Kinematics;
 use crate::problem::Problem;
 use crate::sample::{posterior, predict_y};
-use crate::train::{train_problem, LogRecord, Preset, TrainConfig};
+use crate::train::{train_problem, LogRecord, Preset, RunOutput, TrainConfig};
 
 /// The nine showcase targets of inverse kinematics: y1 ∈ {1.0, 1.5, 1.9} × y2 ∈ {−0.5, 0, 0.5}.
 pub const TARGETS: [[f32; 2]; 9] =
@@ -69,7 +69,8 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
         }
         let run_dir = dir.join(&name);
         std::fs::create_dir_all(&run_dir).map_err(|source| Error::io(&run_dir, source))?;
-        train_problem(problem, &config, settings.seed, device, &run_dir, stop, &mut |record| on_event(Event::Training(record)))
+        let output = RunOutput { dir: &run_dir, stop, on_log: &mut |record| on_event(Event::Training(record)) };
+        train_problem(problem, &config, settings.seed, device, output)
     };
 
     // 1. The mixture: forward predictions of test points, inverse samples for every colour.

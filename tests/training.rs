@@ -51,7 +51,7 @@ fn bidirectional_steps_lower_the_forward_fit() {
     let (x, y) = Kinematics.sample_joint(256, Device::Cpu);
     let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 3, small_block(CouplingKind::Glow), 1);
     let model = Model::new(spec, Device::Cpu).unwrap();
-    let objective = Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0 };
+    let objective = Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
     assert_eq!(objective.terms(), ["l_y", "l_z", "l_x", "l_rec"]);
     let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 40);
     assert!(last[0] < 0.9 * first[0], "l_y {} → {}", first[0], last[0]);

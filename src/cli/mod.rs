@@ -1,6 +1,7 @@
 //! The command line: global options, one module per subcommand. Thin: parsing and printing only.
 
 mod abc;
+mod bench;
 mod eval;
 mod main_job;
 mod observations;
@@ -60,6 +61,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Redraw the pictures of a main-job folder from its CSVs.
     Plot(plot::PlotArgs),
+    /// Measure throughput: training, sampling, ABC, data generation.
+    Bench(bench::BenchArgs),
 }
 
 /// What every subcommand gets: the resolved device and the seed.
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Abc(args)) => abc::run(args, context),
         Some(Command::Eval(args)) => eval::run(args, context),
         Some(Command::Plot(args)) => plot::run(args),
+        Some(Command::Bench(args)) => bench::run(args, context),
     }
 }
 

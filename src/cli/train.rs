@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem;
-use innfer::train::{self, Preset, TrainConfig};
+use innfer::train::{self, Preset, RunOutput, Stop, TrainConfig};
 
 use super::{progress, run_folder, Context};
 
@@ -32,8 +32,13 @@ pub struct TrainArgs {
     pub preset: Preset,
 
     /// Run folder to create (default: runs/<problem>-<model>-<time>).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+
+    /// Continue training the run in this folder (with its settings) until the given --steps,
+    /// --epochs or --budget, counted from now.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 
     #[command(flatten)]
     pub knobs: Knobs,
@@ -96,6 +101,9 @@ pub struct Knobs {
     /// Weight of L_x (inverse MMD).
     #[arg(long)]
     pub w_x: Option<f64>,
+    /// Widths of the MMD kernels, comma-separated (e.g. 0.2,0.5,0.9,1.3).
+    #[arg(long, value_delimiter = ',', value_name = "WIDTHS")]
+    pub kernel_widths: Option<Vec<f64>>,
     /// Noise on (standardised) y during training.
     #[arg(long)]
     pub y_noise: Option<f64>,
@@ -109,7 +117,7 @@ impl Knobs {
     /// `default_inn_widths` are the problem's (z, total), used when only one of them is given.
     pub fn apply(&self, config: &mut TrainConfig, default_inn_widths: (i64, i64)) {
         if self.steps.is_some() || self.epochs.is_some() || self.budget.is_some() {
-            config.stop = train::Stop { steps: self.steps, epochs: self.epochs, budget: self.budget };
+            config.stop = Stop { steps: self.steps, epochs: self.epochs, budget: self.budget };
         }
         let set = |target: &mut f64, value: Option<f64>| {
             if let Some(value) = value {
@@ -130,6 +138,9 @@ impl Knobs {
         set(&mut config.losses.z, self.w_z);
         set(&mut config.losses.x, self.w_x);
         set(&mut config.y_noise, self.y_noise);
+        if let Some(widths) = &self.kernel_widths {
+            config.kernel_widths = widths.clone();
+        }
         config.checkpoint_every = self.checkpoint_every.unwrap_or(config.checkpoint_every);
         if self.pad.is_some() || self.z_width.is_some() {
             let (z, total) = config.inn_widths.unwrap_or(default_inn_widths);
@@ -145,29 +156,30 @@ pub fn problem_options(labels: &Option<String>) -> BTreeMap<String, String> {
 
 /// Runs `innfer train`.
 pub fn run(args: TrainArgs, context: Context) -> Result<()> {
-    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
-    let mut config = TrainConfig::preset(&args.problem, args.model, args.preset);
-    args.knobs.apply(&mut config, problem.inn_widths());
-    config.validate()?;
-    let dir = args.out.unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem, args.model)));
-    run_folder::create(&dir)?;
-
-    let bar = progress::training_bar(&format!("training {} {}", args.problem, args.model));
-    let (_, summary) = train::train_problem(
-        problem.as_ref(),
-        &config,
-        context.seed,
-        context.device,
-        &dir,
-        progress::stop_flag(),
-        &mut |record| progress::show_record(&bar, record),
-    )?;
+    let bar = progress::training_bar("training");
+    let on_log = &mut |record: &innfer::train::LogRecord| progress::show_record(&bar, record);
+    let (dir, summary) = match &args.resume {
+        Some(dir) => {
+            let knobs = &args.knobs;
+            let stop = Stop { steps: knobs.steps, epochs: knobs.epochs, budget: knobs.budget };
+            let output = RunOutput { dir, stop: progress::stop_flag(), on_log };
+            (dir.clone(), train::resume_problem(context.device, stop, output)?.1)
+        }
+        None => {
+            let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+            let mut config = TrainConfig::preset(&args.problem, args.model, args.preset);
+            args.knobs.apply(&mut config, problem.inn_widths());
+            config.validate()?;
+            let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem, args.model)));
+            run_folder::create(&dir)?;
+            let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
+            (dir.clone(), train::train_problem(problem.as_ref(), &config, context.seed, context.device, output)?.1)
+        }
+    };
     bar.finish_and_clear();
     let losses: Vec<String> = summary.final_losses.iter().map(|(name, value)| format!("{name} {value:.4}")).collect();
     eprintln!(
-        "trained {} {} for {} steps in {:.1} s ({}); run saved in {}",
-        args.problem,
-        args.model,
+        "trained for {} steps in {:.1} s in all ({}); run saved in {}",
         summary.steps,
         summary.seconds,
         losses.join(", "),

@@ -5,11 +5,11 @@ use tch::{Kind, Reduction, Tensor};
 
 use super::config::LossWeights;
 use super::objective::Objective;
-use crate::loss::{mmd, TRAINING_WIDTHS};
+use crate::loss::mmd;
 use crate::model::Model;
 
 /// The bidirectional MMD objective.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Bidirectional {
     /// Loss weights.
     pub weights: LossWeights,
@@ -17,6 +17,8 @@ pub struct Bidirectional {
     pub y_noise: f64,
     /// Noise in padding columns.
     pub pad_noise: f64,
+    /// Widths of the MMD kernels.
+    pub kernel_widths: Vec<f64>,
 }
 
 /// The factor on L_x at `progress` through training: 2·0.002^(1−progress), capped at 1, as in the
@@ -41,7 +43,7 @@ impl Objective for Bidirectional {
         let (z, pad, predicted_y) = dims.split_zy(&v);
         let l_y = (predicted_y.mse_loss(&noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * self.weights.y;
         let prior_z = Tensor::randn(z.size(), options);
-        let l_z = mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, &noisy_y], 1), &TRAINING_WIDTHS)
+        let l_z = mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, &noisy_y], 1), &self.kernel_widths)
             * self.weights.z;
         (&l_y + &l_z).backward();
 
@@ -49,7 +51,7 @@ impl Objective for Bidirectional {
         // the network's own z must give back x.
         let fresh = dims.join_zy(&Tensor::randn(z.size(), options), &noisy_y, self.pad_noise);
         let (u_fresh, _) = model.network.inverse(&fresh, None);
-        let l_x = mmd(&dims.unpad_x(&u_fresh), x, &TRAINING_WIDTHS) * (self.weights.x * inverse_ramp(progress));
+        let l_x = mmd(&dims.unpad_x(&u_fresh), x, &self.kernel_widths) * (self.weights.x * inverse_ramp(progress));
         let own = dims.join_zy(&z.detach(), &noisy_y, self.pad_noise);
         let (u_own, _) = model.network.inverse(&own, None);
         let l_rec = u_own.mse_loss(&u, Reduction::Mean) * self.weights.reconstruction;

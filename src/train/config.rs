@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::loss::TRAINING_WIDTHS;
 use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind};
 
 /// When training stops: whichever limit comes first. At least one must be set.
@@ -80,6 +81,8 @@ pub struct TrainConfig {
     pub stop: Stop,
     /// Loss weights of the bidirectional training.
     pub losses: LossWeights,
+    /// Widths of the inverse multiquadric kernels of the MMD losses.
+    pub kernel_widths: Vec<f64>,
     /// Standard deviation of the noise added to (standardised) y during training.
     pub y_noise: f64,
     /// Standard deviation of the noise in padding columns during training.
@@ -154,6 +157,7 @@ impl TrainConfig {
             fresh: false,
             stop: Stop { budget: Some(Duration::from_secs(150)), ..Stop::default() },
             losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
+            kernel_widths: TRAINING_WIDTHS.to_vec(),
             y_noise: 0.01,
             pad_noise: 0.01,
             standardise: model == ModelKind::Cinn,
@@ -162,10 +166,13 @@ impl TrainConfig {
         };
         match (model, gmm) {
             (ModelKind::Inn, true) => {
-                config.batch = 1600;
+                // The official notebook's noise and kernel widths; batch 500 and lr 3e-3 measured best
+                // in 90 s on 2 cores (forward accuracy 99.9%, precision ≥ 96.7%, recall 100%).
+                config.kernel_widths = vec![0.05, 0.2, 0.9];
+                config.lr = 3e-3;
                 config.y_noise = 0.1;
                 config.pad_noise = 0.05;
-                config.stop.budget = Some(Duration::from_secs(60));
+                config.stop.budget = Some(Duration::from_secs(90));
             }
             (ModelKind::Cinn, true) => {
                 config.y_noise = 0.05;
@@ -202,6 +209,9 @@ impl TrainConfig {
         positive("clamp", self.block.clamp)?;
         positive("hidden", self.block.hidden as f64)?;
         positive("blocks", self.blocks as f64)?;
+        if self.kernel_widths.is_empty() || self.kernel_widths.iter().any(|h| !(h.is_finite() && *h > 0.0)) {
+            return Err(Error::invalid(format!("kernel widths must be positive numbers, not {:?}", self.kernel_widths)));
+        }
         if self.stop.steps.is_none() && self.stop.epochs.is_none() && self.stop.budget.is_none() {
             return Err(Error::invalid("training needs a limit: --steps, --epochs or --budget"));
         }

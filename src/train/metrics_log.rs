@@ -22,8 +22,14 @@ impl MetricsLog {
         Ok(log)
     }
 
+    /// Opens an existing log to add records to it (a resumed run).
+    pub fn append(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new().append(true).open(path).map_err(|source| Error::io(path, source))?;
+        Ok(MetricsLog { writer: csv::Writer::from_writer(file), path: path.to_path_buf() })
+    }
+
     /// Appends one record and flushes it.
-    pub fn append(&mut self, record: &LogRecord) -> Result<()> {
+    pub fn write(&mut self, record: &LogRecord) -> Result<()> {
         let fixed = [record.elapsed, record.epoch, record.lr, record.samples_per_second];
         let row = std::iter::once(record.step.to_string())
             .chain(fixed.iter().chain(record.losses.iter().map(|(_, value)| value)).map(|v| format!("{v:.6e}")));

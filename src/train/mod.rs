@@ -10,7 +10,7 @@ pub mod objective;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use tch::Device;
+use tch::{Device, Tensor};
 
 pub use config::{LossWeights, Preset, Stop, TrainConfig};
 pub use fit::{fit, Hooks, LogRecord, TrainingData};
@@ -30,7 +30,12 @@ const SCALE_ROWS: i64 = 100_000;
 /// The objective that trains a model of the given kind.
 pub fn objective_for(config: &TrainConfig) -> Box<dyn Objective> {
     match config.model {
-        ModelKind::Inn => Box::new(Bidirectional { weights: config.losses, y_noise: config.y_noise, pad_noise: config.pad_noise }),
+        ModelKind::Inn => Box::new(Bidirectional {
+            weights: config.losses,
+            y_noise: config.y_noise,
+            pad_noise: config.pad_noise,
+            kernel_widths: config.kernel_widths.clone(),
+        }),
         ModelKind::Cinn => Box::new(MaximumLikelihood { y_noise: config.y_noise }),
     }
 }
@@ -60,36 +65,84 @@ pub fn new_model(
     Model::new(spec, device)
 }
 
-/// Trains a model on a built-in problem into the run folder `dir` (which must exist): writes
-/// `metrics.csv` as it goes and checkpoints every `config.checkpoint_every` and at the end.
-pub fn train_problem(
-    problem: &dyn Problem,
-    config: &TrainConfig,
-    seed: u64,
-    device: Device,
-    dir: &Path,
-    stop: &AtomicBool,
-    on_log: &mut dyn FnMut(&LogRecord),
-) -> Result<(Model, TrainingSummary)> {
-    config.validate()?;
-    let info = problem.info();
-    let (data, scale_rows) = if config.fresh {
+/// Where training output goes and how it is observed.
+pub struct RunOutput<'a> {
+    /// The run folder (must exist).
+    pub dir: &'a Path,
+    /// Set to stop training cleanly (Ctrl-C).
+    pub stop: &'a AtomicBool,
+    /// Told every log record.
+    pub on_log: &'a mut dyn FnMut(&LogRecord),
+}
+
+/// The training data of a built-in problem: a fixed set, or fresh draws (with rows to fit scales on).
+fn problem_data<'a>(problem: &'a dyn Problem, config: &TrainConfig, device: Device) -> (TrainingData<'a>, (Tensor, Tensor)) {
+    if config.fresh {
         (TrainingData::Fresh(problem), problem.sample_joint(SCALE_ROWS, device))
     } else {
         let (x, y) = problem.sample_joint(config.samples, device);
         let scale_rows = (x.shallow_clone(), y.shallow_clone());
         (TrainingData::Fixed { x, y }, scale_rows)
-    };
-    let mut model = new_model(config, &info, problem.inn_widths(), (&scale_rows.0, &scale_rows.1), seed, device)?;
+    }
+}
+
+/// Trains a model on a built-in problem into a new run folder: writes `metrics.csv` as it goes and
+/// checkpoints every `config.checkpoint_every` and at the end.
+pub fn train_problem(
+    problem: &dyn Problem,
+    config: &TrainConfig,
+    seed: u64,
+    device: Device,
+    output: RunOutput<'_>,
+) -> Result<(Model, TrainingSummary)> {
+    config.validate()?;
+    let (data, scale_rows) = problem_data(problem, config, device);
+    let model = new_model(config, &problem.info(), problem.inn_widths(), (&scale_rows.0, &scale_rows.1), seed, device)?;
     drop(scale_rows);
-    let objective = objective_for(config);
-    let mut metrics = MetricsLog::create(&dir.join("metrics.csv"), objective.terms())?;
-    let mut log = |record: &LogRecord| {
-        on_log(record);
-        metrics.append(record)
+    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms())?;
+    continue_training(model, problem, data, config, TrainingSummary::default(), metrics, output)
+}
+
+/// Continues training the checkpoint in `output.dir` on its built-in problem with fresh training data,
+/// until the limits of `stop` (counted from now); the log and the checkpoint are extended in place.
+pub fn resume_problem(device: Device, stop: Stop, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
+    let loaded = checkpoint::load(output.dir, device)?;
+    let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
+    let mut config: TrainConfig = serde_json::from_value(loaded.training.settings.clone())
+        .map_err(|error| crate::Error::checkpoint(output.dir, format!("cannot read the training settings: {error}")))?;
+    config.stop = stop;
+    config.validate()?;
+    let (data, _) = problem_data(problem.as_ref(), &config, device);
+    let metrics = MetricsLog::append(&output.dir.join("metrics.csv"))?;
+    continue_training(loaded.model, problem.as_ref(), data, &config, loaded.training, metrics, output)
+}
+
+/// The loop of [`fit`] with the run folder's log and checkpoints, counting on from `previous`.
+fn continue_training(
+    mut model: Model,
+    problem: &dyn Problem,
+    data: TrainingData<'_>,
+    config: &TrainConfig,
+    previous: TrainingSummary,
+    mut metrics: MetricsLog,
+    output: RunOutput<'_>,
+) -> Result<(Model, TrainingSummary)> {
+    let info = problem.info();
+    let dir = output.dir;
+    let on_log = output.on_log;
+    let with_previous = |summary: &TrainingSummary| TrainingSummary {
+        steps: previous.steps + summary.steps,
+        seconds: previous.seconds + summary.seconds,
+        ..summary.clone()
     };
-    let mut save = |model: &Model, summary: &TrainingSummary| checkpoint::save(dir, model, &info, summary);
-    let hooks = Hooks { stop, on_log: &mut log, on_checkpoint: &mut save };
+    let mut log = |record: &LogRecord| {
+        let record = LogRecord { step: record.step + previous.steps, ..record.clone() };
+        on_log(&record);
+        metrics.write(&record)
+    };
+    let mut save = |model: &Model, summary: &TrainingSummary| checkpoint::save(dir, model, &info, &with_previous(summary));
+    let hooks = Hooks { stop: output.stop, on_log: &mut log, on_checkpoint: &mut save };
+    let objective = objective_for(config);
     let summary = fit(&mut model, objective.as_ref(), data, config, hooks)?;
-    Ok((model, summary))
+    Ok((model, with_previous(&summary)))
 }

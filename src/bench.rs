@@ -1,0 +1,147 @@
+//! Throughput benchmarks: training steps, posterior sampling, ABC draws, data generation.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+
+use crate::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
+use crate::error::Result;
+use crate::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelSpec};
+use crate::problem::kinematics::Kinematics;
+use crate::problem::Problem;
+use crate::sample::posterior;
+use crate::showcase::TARGETS;
+use crate::train::bidirectional::Bidirectional;
+use crate::train::likelihood::MaximumLikelihood;
+use crate::train::objective::Objective;
+use crate::train::LossWeights;
+
+/// One measured quantity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// What was measured.
+    pub name: String,
+    /// Median over the repeats.
+    pub median: f64,
+    /// Unit of the value.
+    pub unit: String,
+    /// The configuration measured.
+    pub config: String,
+}
+
+/// Benchmark results with the conditions they were measured under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// Device, in words.
+    pub device: String,
+    /// libtorch CPU threads.
+    pub threads: i32,
+    /// libtorch version.
+    pub libtorch: String,
+    /// Repeats per measurement (the median is reported).
+    pub repeats: usize,
+    /// The measurements.
+    pub measurements: Vec<Measurement>,
+}
+
+/// Waits for queued device work (CUDA runs asynchronously) by reading one value back.
+fn sync(tensor: &Tensor) {
+    let _ = tensor.sum(Kind::Float).double_value(&[]);
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Rate of `work` (which returns the units it did and a tensor to sync on), median over repeats.
+fn rate(repeats: usize, mut work: impl FnMut() -> Result<(f64, Tensor)>) -> Result<f64> {
+    let (_, warm) = work()?;
+    sync(&warm);
+    let mut rates = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let started = Instant::now();
+        let (units, last) = work()?;
+        sync(&last);
+        rates.push(units / started.elapsed().as_secs_f64());
+    }
+    Ok(median(rates))
+}
+
+/// The paper's kinematics architecture: six GLOW blocks, subnets of two hidden layers of width 128.
+fn kinematics_block() -> BlockConfig {
+    BlockConfig { coupling: CouplingKind::Glow, hidden: 128, layers: 2, activation: Activation::Relu, clamp: 2.0 }
+}
+
+/// Training steps per second of `objective` on `model` with batches of `batch` kinematics samples.
+fn training_rate(model: &Model, objective: &dyn Objective, batch: i64, steps: usize, repeats: usize) -> Result<f64> {
+    let device = model.device();
+    let mut optimiser = nn::Adam::default().build(&model.vars, 1e-4)?;
+    let (x, y) = Kinematics.sample_joint(batch * steps as i64, device);
+    rate(repeats, || {
+        let mut values = Tensor::zeros([1], (Kind::Float, device));
+        for step in 0..steps as i64 {
+            optimiser.zero_grad();
+            values = objective.backward(model, &x.narrow(0, step * batch, batch), &y.narrow(0, step * batch, batch), 0.5);
+            optimiser.step();
+        }
+        Ok((steps as f64, values))
+    })
+}
+
+/// Runs every benchmark on `device`; `on_progress` is told which one is running.
+pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+    let repeats = repeats.max(1);
+    let batch = 500;
+    let mut measurements = Vec::new();
+    let mut record = |name: &str, median: f64, unit: &str, config: &str| {
+        measurements.push(Measurement { name: name.into(), median, unit: unit.into(), config: config.into() })
+    };
+
+    on_progress("INN training");
+    let inn = Model::new(ModelSpec::inn(Dims::new(4, 2, 2, 6)?, 6, kinematics_block(), 1), device)?;
+    let objective = Bidirectional {
+        weights: LossWeights { y: 30.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
+        y_noise: 0.01,
+        pad_noise: 0.01,
+        kernel_widths: crate::loss::TRAINING_WIDTHS.to_vec(),
+    };
+    let steps = training_rate(&inn, &objective, batch, 20, repeats)?;
+    let config = "kinematics, 6 GLOW blocks, subnets 2×128, width 6, batch 500";
+    record("INN training", steps, "steps/s", config);
+    record("INN training", steps * batch as f64, "samples/s", config);
+
+    on_progress("cINN training");
+    let cinn = Model::new(ModelSpec::cinn(4, 2, 6, kinematics_block(), 1)?, device)?;
+    let steps = training_rate(&cinn, &MaximumLikelihood { y_noise: 0.01 }, batch, 50, repeats)?;
+    let config = "kinematics, 6 GLOW blocks, subnets 2×128, width 4, batch 500";
+    record("cINN training", steps, "steps/s", config);
+    record("cINN training", steps * batch as f64, "samples/s", config);
+
+    on_progress("posterior sampling");
+    let targets = Tensor::from_slice(TARGETS.as_flattened()).view([9, 2]).to_device(device);
+    let per_target = 1_000_000 / 9;
+    let samples = rate(repeats, || Ok(((per_target * 9) as f64, posterior(&cinn, &targets, per_target)?.0)))?;
+    record("cINN posterior sampling", samples, "samples/s", "the cINN above, 10^6 samples for 9 targets");
+
+    on_progress("rejection ABC");
+    let draws = 10_000_000;
+    let abc = rate(repeats, || {
+        let kept = rejection_abc(&Kinematics, &targets, draws, Acceptance::Nearest(4000), DEFAULT_CHUNK, device, &mut |_| {})?;
+        Ok((draws as f64, kept.distance))
+    })?;
+    record("ABC", abc, "draws/s", "kinematics, 9 targets, keep 4000 nearest, 10^7 draws");
+
+    on_progress("data generation");
+    let generated = rate(repeats, || Ok((1e6, Kinematics.sample_joint(1_000_000, device).1)))?;
+    record("data generation", generated, "samples/s", "kinematics prior and forward process, 10^6 samples");
+
+    Ok(BenchReport {
+        device: crate::device::describe(device),
+        threads: tch::get_num_threads(),
+        libtorch: crate::LIBTORCH_VERSION.into(),
+        repeats,
+        measurements,
+    })
+}

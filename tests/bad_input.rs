@@ -1,0 +1,176 @@
+//! Bad inputs through the real binary: each one a non-zero exit, an `error:` line naming what is at
+//! fault, and no panic or backtrace.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+
+/// A tiny trained kinematics run and a gmm run, shared by the cases.
+fn runs() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static RUNS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let folder = tempfile::tempdir().unwrap();
+        let train = |problem: &str| {
+            let dir = folder.path().join(problem);
+            innfer()
+                .args(["train", "--problem", problem, "--model", "cinn", "--steps", "2", "--samples", "200", "--batch", "100"])
+                .args(["--hidden", "8", "--blocks", "1", "--out"])
+                .arg(&dir)
+                .assert()
+                .success();
+            dir
+        };
+        let kinematics = train("kinematics");
+        let gmm = train("gmm");
+        (folder, kinematics, gmm)
+    })
+}
+
+fn innfer() -> Command {
+    let mut command = Command::cargo_bin("innfer").unwrap();
+    command.env("RUST_BACKTRACE", "1").args(["--threads", "1", "--device", "cpu"]);
+    command
+}
+
+/// A file with `contents` in a fresh folder.
+fn file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    (folder, path)
+}
+
+/// Runs innfer with `args`; asserts a failure with an error line containing every `expected` text.
+fn fails(args: &[&str], expected: &[&str]) {
+    let output = innfer().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{args:?} succeeded:\n{stderr}");
+    assert!(!stderr.contains("panicked") && !stdout.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    assert!(!stderr.contains("stack backtrace"), "{args:?} printed a backtrace:\n{stderr}");
+    let line = stderr.lines().find(|line| line.starts_with("error:")).unwrap_or_else(|| panic!("{args:?}: no error line:\n{stderr}"));
+    let text = stderr.to_string();
+    for want in expected {
+        assert!(text.contains(want), "{args:?}: error does not mention '{want}':\n{line}\n{stderr}");
+    }
+}
+
+fn sample_with(observations: &Path) -> Vec<String> {
+    let run = &runs().1;
+    ["sample", "--run", run.to_str().unwrap(), "--observations", observations.to_str().unwrap(), "--out", "/tmp/innfer-never-written.csv"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn bad_observation_files() {
+    let cases: [(&str, &str, &[&str]); 10] = [
+        ("empty.csv", "", &["empty.csv", "empty"]),
+        ("header.csv", "y1,y2\n", &["header.csv", "no rows"]),
+        ("missing.csv", "y1,q\n1,2\n", &["missing.csv", "y2"]),
+        ("ragged.csv", "y1,y2\n1,2\n3\n", &["ragged.csv", "row 3"]),
+        ("text.csv", "y1,y2\n1,abc\n", &["text.csv", "row 2", "'y2'", "abc"]),
+        ("nan.csv", "y1,y2\nNaN,1\n", &["nan.csv", "not a finite number"]),
+        ("inf.csv", "y1,y2\n1,inf\n", &["inf.csv", "not a finite number"]),
+        ("neg-inf.csv", "y1,y2\n-inf,1\n", &["neg-inf.csv", "not a finite number"]),
+        ("dup.csv", "y1,y1,y2\n1,2,3\n", &["dup.csv", "appears twice"]),
+        ("blank-name.csv", "y1,,y2\n1,2,3\n", &["blank-name.csv", "empty column name"]),
+    ];
+    for (name, contents, expected) in cases {
+        let (_folder, path) = file(name, contents);
+        fails(&strs(&sample_with(&path)), expected);
+    }
+    fails(&strs(&sample_with(Path::new("/nonexistent/obs.csv"))), &["/nonexistent/obs.csv"]);
+}
+
+#[test]
+fn bad_labels_for_the_mixture() {
+    let run = runs().2.to_str().unwrap().to_owned();
+    for (contents, expected) in [("label\n9\n", "label 9"), ("label\n1.5\n", "label 1.5"), ("label\n-1\n", "label -1")] {
+        let (_folder, path) = file("labels.csv", contents);
+        fails(&["sample", "--run", &run, "--observations", path.to_str().unwrap(), "--out", "/tmp/x.csv"], &["labels.csv", expected]);
+    }
+}
+
+#[test]
+fn bad_values_on_the_command_line() {
+    let run = runs().1.to_str().unwrap().to_owned();
+    let out = "/tmp/innfer-never-written.csv";
+    fails(&["sample", "--run", &run, "--y", "1.5", "--out", out], &["--y has 1 values", "2"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,abc", "--out", out], &["--y", "'abc'"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,nan", "--out", out], &["--y", "'nan'"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "0", "--out", out], &["--n", "'0'"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "-5", "--out", out], &["-5"]);
+    fails(&["sample", "--run", &run, "--out", out], &["--y", "--observations"]);
+    fails(&["train", "--steps", "0"], &["--steps", "0"]);
+    fails(&["train", "--batch", "0"], &["--batch", "0"]);
+    fails(&["train", "--batch", "-1"], &["-1"]);
+    fails(&["train", "--problem", "pendulum"], &["unknown problem 'pendulum'"]);
+    fails(&["train", "--model", "gan"], &["unknown model 'gan'"]);
+    fails(&["eval", "--run", &run, "--targets", "0"], &["--targets", "0"]);
+    fails(&["train", "--budget", "soon"], &["--budget", "soon"]);
+    fails(&["train", "--problem", "gmm", "--labels", "few"], &["unknown gmm label map 'few'"]);
+    fails(&["train", "--problem", "kinematics", "--labels", "all"], &["has no option 'labels'"]);
+    fails(&["train", "--clamp=-1", "--steps", "1"], &["clamp", "-1"]);
+    fails(&["train", "--samples", "10", "--batch", "100", "--steps", "1", "--out", "/tmp/innfer-tiny-never"], &["smaller than one batch"]);
+    fails(&["train", "--kernel-widths", "0.2,-1", "--steps", "1"], &["kernel widths"]);
+    fails(&["train", "--lr", "abc"], &["--lr", "abc"]);
+    fails(&["abc", "--y", "1,0", "--keep", "0", "--out", out], &["--keep", "'0'"]);
+    fails(&["abc", "--y", "1,0", "--eps=-1", "--draws", "10", "--out", out], &["--eps", "-1"]);
+    fails(&["abc", "--y", "1,0", "--draws", "0", "--out", out], &["--draws", "'0'"]);
+    fails(&["abc", "--y", "1,0", "--keep", "100", "--draws", "10", "--out", out], &["--keep", "between 1 and the number of draws"]);
+}
+
+#[test]
+fn bad_run_folders_and_checkpoints() {
+    let out = "/tmp/innfer-never-written.csv";
+    let empty = tempfile::tempdir().unwrap();
+    let empty_path = empty.path().to_str().unwrap();
+    fails(&["sample", "--run", "/nonexistent/run", "--y", "1,0", "--out", out], &["/nonexistent/run", "no such run folder"]);
+    fails(&["sample", "--run", empty_path, "--y", "1,0", "--out", out], &["not a run folder"]);
+    fails(&["eval", "--run", empty_path], &["not a run folder"]);
+    fails(&["plot", "--run", empty_path], &["gmm-forward.csv"]);
+
+    // A copy of a good run, damaged in different ways.
+    let damaged = |damage: &dyn Fn(&Path)| {
+        let folder = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&runs().1).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), folder.path().join(entry.file_name())).unwrap();
+        }
+        damage(folder.path());
+        folder
+    };
+    let weights = |dir: &Path| {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "safetensors")).unwrap()
+    };
+    let truncated = damaged(&|dir| {
+        let path = weights(dir);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
+    });
+    fails(&["sample", "--run", truncated.path().to_str().unwrap(), "--y", "1,0", "--out", out], &["truncated"]);
+    let other_version = damaged(&|dir| {
+        let manifest = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace("\"format\": 1", "\"format\": 2").replace("\"innfer_version\": \"", "\"innfer_version\": \"9.");
+        std::fs::write(&manifest, text).unwrap();
+    });
+    fails(&["sample", "--run", other_version.path().to_str().unwrap(), "--y", "1,0", "--out", out], &["written by innfer 9.", "format 2"]);
+    let no_weights = damaged(&|dir| std::fs::remove_file(weights(dir)).unwrap());
+    fails(&["sample", "--run", no_weights.path().to_str().unwrap(), "--y", "1,0", "--out", out], &["missing weights"]);
+}
+
+#[test]
+fn unwritable_outputs() {
+    let run = runs().1.to_str().unwrap().to_owned();
+    fails(&["sample", "--run", &run, "--y", "1,0", "--n", "3", "--out", "/nonexistent-folder/post.csv"], &["/nonexistent-folder"]);
+    let folder = tempfile::tempdir().unwrap();
+    let as_dir = folder.path().to_str().unwrap();
+    fails(&["sample", "--run", &run, "--y", "1,0", "--n", "3", "--out", as_dir], &[as_dir]);
+    fails(&["abc", "--y", "1,0", "--keep", "5", "--draws", "100", "--out", "/nonexistent-folder/abc.csv"], &["/nonexistent-folder"]);
+}
