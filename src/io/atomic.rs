@@ -20,7 +20,11 @@ fn parent_of(path: &Path) -> PathBuf {
 pub fn temporary_beside(path: &Path) -> Result<NamedTempFile> {
     let folder = parent_of(path);
     let suffix = path.extension().map(|ext| format!(".{}", ext.to_string_lossy())).unwrap_or_default();
-    tempfile::Builder::new()
+    let mut builder = tempfile::Builder::new();
+    // Finished files get the usual permissions (0666 less the umask), not a temporary file's 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder
         .prefix(".innfer-partial-")
         .suffix(&suffix)
         .tempfile_in(&folder)
@@ -59,6 +63,12 @@ mod tests {
         write_atomically(&path, |w| w.write_all(b"a").map_err(|e| Error::io(&path, e))).unwrap();
         write_atomically(&path, |w| w.write_all(b"b").map_err(|e| Error::io(&path, e))).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "b");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_ne!(mode & 0o044, 0, "others may read a finished file (mode {mode:o})");
+        }
     }
 
     #[test]
