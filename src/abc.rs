@@ -29,6 +29,8 @@ pub struct AbcSamples {
 
 /// Prior draws simulated at once.
 pub const DEFAULT_CHUNK: i64 = 1 << 20;
+/// Most accepted samples held at once (all observations together).
+pub const MAX_KEPT: i64 = 100_000_000;
 
 /// Euclidean distances [m, n] between each observation (rows of `targets`) and each row of `y`.
 fn distances(targets: &Tensor, y: &Tensor) -> Tensor {
@@ -49,9 +51,15 @@ pub fn rejection_abc(
     if draws < 1 || chunk < 1 {
         return Err(Error::invalid(format!("ABC needs at least one draw, not {draws}")));
     }
+    if chunk.saturating_mul(targets.size()[0]) > 1 << 28 {
+        return Err(Error::invalid(format!("--chunk {chunk} for {} observations needs too much memory; lower it", targets.size()[0])));
+    }
     match acceptance {
         Acceptance::Nearest(k) if k < 1 || k > draws => {
             return Err(Error::invalid(format!("--keep must be between 1 and the number of draws, not {k}")))
+        }
+        Acceptance::Nearest(k) if k.saturating_mul(targets.size()[0]) > MAX_KEPT => {
+            return Err(Error::invalid(format!("--keep {k} for {} observations holds more than {MAX_KEPT} samples", targets.size()[0])))
         }
         Acceptance::Within(eps) if !(eps.is_finite() && eps > 0.0) => {
             return Err(Error::invalid(format!("--eps must be a positive number, not {eps}")))

@@ -66,3 +66,9 @@ impl Error {
 
 /// Result with innfer's error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Parses the kebab-case name of an enum that serde knows, with an error that lists the choices.
+pub(crate) fn parse_choice<T: serde::de::DeserializeOwned>(text: &str, what: &str, choices: &[&str]) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|_| Error::invalid(format!("unknown {what} '{text}': expected {}", choices.join(" or "))))
+}

@@ -8,13 +8,26 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     innfer::runtime::keep_freed_memory();
+    // Last line of defence: libtorch failures that tch reports by panicking (out of memory, say)
+    // become one error line instead of a panic message and a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown failure");
+        let first_line = message.lines().next().unwrap_or_default();
+        eprintln!("error: internal failure: {first_line}");
+    }));
     let parsed = cli::Cli::parse();
-    match cli::run(parsed) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+    match std::panic::catch_unwind(|| cli::run(parsed)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             eprintln!("error: {error:#}");
             let unavailable = matches!(error.downcast_ref(), Some(innfer::Error::CudaUnavailable { .. }));
             ExitCode::from(if unavailable { 2 } else { 1 })
         }
+        Err(_) => ExitCode::from(1),
     }
 }

@@ -7,6 +7,8 @@ use crate::model::{Model, ModelKind};
 
 /// Rows computed at once; bounds memory for millions of samples.
 const CHUNK_ROWS: i64 = 1 << 18;
+/// Most samples drawn in one call (all of them are held in memory).
+pub const MAX_SAMPLES: i64 = 200_000_000;
 
 /// Checks that `y` has one row per observation and the model's width of y.
 fn check_observations(model: &Model, y: &Tensor) -> Result<()> {
@@ -27,13 +29,16 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
     if n < 1 {
         return Err(Error::invalid(format!("the number of samples must be at least 1, not {n}")));
     }
+    let total = y.size()[0].saturating_mul(n);
+    if total > MAX_SAMPLES {
+        return Err(Error::invalid(format!("{total} samples at once is more than the {MAX_SAMPLES} innfer holds in memory; lower --n")));
+    }
     let device = model.device();
     let kind = model.kind();
     let dims = model.spec.dims;
     let y = model.spec.y_scale.apply(&y.to_device(device).to_kind(kind));
     let observations = y.size()[0];
     let obs = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_int(n, 0, None);
-    let total = observations * n;
     let mut chunks = Vec::new();
     tch::no_grad(|| {
         let mut start = 0;

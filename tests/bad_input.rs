@@ -120,6 +120,9 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--samples", "10", "--batch", "100", "--steps", "1", "--out", "/tmp/innfer-tiny-never"], &["smaller than one batch"]);
     fails(&["train", "--kernel-widths", "0.2,-1", "--steps", "1"], &["kernel widths"]);
     fails(&["train", "--lr", "abc"], &["--lr", "abc"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["lower --n"]);
+    fails(&["abc", "--y", "1,0", "--keep", "1e9", "--draws", "1e10", "--out", out], &["--keep"]);
+    fails(&["abc", "--y", "1,0", "--chunk", "1e9", "--draws", "10", "--keep", "1", "--out", out], &["--chunk"]);
     fails(&["abc", "--y", "1,0", "--keep", "0", "--out", out], &["--keep", "'0'"]);
     fails(&["abc", "--y", "1,0", "--eps=-1", "--draws", "10", "--out", out], &["--eps", "-1"]);
     fails(&["abc", "--y", "1,0", "--draws", "0", "--out", out], &["--draws", "'0'"]);

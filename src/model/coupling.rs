@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
 use super::subnet::{Activation, Subnet};
-use crate::error::{Error, Result};
+use crate::error::{parse_choice, Error, Result};
 
 /// How much of the input one coupling block transforms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,11 +23,7 @@ impl FromStr for CouplingKind {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "affine" => Ok(CouplingKind::Affine),
-            "glow" => Ok(CouplingKind::Glow),
-            _ => Err(Error::invalid(format!("unknown coupling '{text}': expected affine or glow"))),
-        }
+        parse_choice(text, "coupling", &["affine", "glow"])
     }
 }
 

@@ -20,7 +20,7 @@ pub use network::{InvertibleNetwork, NetworkSpec};
 pub use standardise::Standardiser;
 pub use subnet::Activation;
 
-use crate::error::{Error, Result};
+use crate::error::{parse_choice, Error, Result};
 
 /// Which of the two models a network is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,11 +36,7 @@ impl FromStr for ModelKind {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "inn" => Ok(ModelKind::Inn),
-            "cinn" => Ok(ModelKind::Cinn),
-            _ => Err(Error::invalid(format!("unknown model '{text}': expected inn or cinn"))),
-        }
+        parse_choice(text, "model", &["inn", "cinn"])
     }
 }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{parse_choice, Error, Result};
 
 /// Non-linearity between the dense layers of a subnet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,11 +21,7 @@ impl FromStr for Activation {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "relu" => Ok(Activation::Relu),
-            "leaky-relu" | "leaky_relu" | "leakyrelu" => Ok(Activation::LeakyRelu),
-            _ => Err(Error::invalid(format!("unknown activation '{text}': expected relu or leaky-relu"))),
-        }
+        parse_choice(text, "activation", &["relu", "leaky-relu"])
     }
 }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use tch::{Device, Kind, Tensor};
 
 use super::{numbered, Problem};
-use crate::error::{Error, Result};
+use crate::error::{parse_choice, Error, Result};
 use crate::model::checkpoint::ProblemInfo;
 
 /// Standard deviation of each mode.
@@ -18,7 +18,8 @@ const B: f32 = 1.0;
 pub const CENTRES: [[f32; 2]; 8] = [[A, B], [A, -B], [-A, B], [-A, -B], [B, A], [B, -A], [-B, A], [-B, -A]];
 
 /// How the eight modes are coloured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LabelMap {
     /// Each mode its own colour.
     All,
@@ -52,11 +53,7 @@ impl FromStr for LabelMap {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "all" => Ok(LabelMap::All),
-            "some" => Ok(LabelMap::Some),
-            _ => Err(Error::invalid(format!("unknown gmm label map '{text}': expected all or some"))),
-        }
+        parse_choice(text, "gmm label map", &["all", "some"])
     }
 }
 

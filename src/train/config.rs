@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{parse_choice, Error, Result};
 use crate::loss::TRAINING_WIDTHS;
 use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind};
 
@@ -111,7 +111,8 @@ mod humantime_serde {
 }
 
 /// The presets: `quick` for minutes on a laptop CPU, `paper` for the seed's scale on a GPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// Good results within three minutes on two CPU cores.
     #[default]
@@ -124,11 +125,7 @@ impl FromStr for Preset {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "quick" => Ok(Preset::Quick),
-            "paper" => Ok(Preset::Paper),
-            _ => Err(Error::invalid(format!("unknown preset '{text}': expected quick or paper"))),
-        }
+        parse_choice(text, "preset", &["quick", "paper"])
     }
 }
 
