@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+pub use innfer::io::parse_count;
 use innfer::io::observations::{parse_observation, read_observations};
 use tch::Tensor;
 
@@ -35,14 +36,4 @@ impl ObservationArgs {
             }
         })
     }
-}
-
-/// Parses a count such as 4000, 1e8 or 100_000.
-pub fn parse_count(text: &str) -> Result<i64, String> {
-    let cleaned = text.replace('_', "");
-    let value: f64 = cleaned.parse().map_err(|_| format!("'{text}' is not a number"))?;
-    if !(value.is_finite() && value >= 1.0 && value.fract() == 0.0 && value < 9.0e18) {
-        return Err(format!("'{text}' is not a positive whole number"));
-    }
-    Ok(value as i64)
 }
