@@ -34,7 +34,7 @@ pub enum Error {
     Plot { path: PathBuf, message: String },
 
     /// Training produced a non-finite loss or gradient.
-    #[error("training diverged at step {step}: {what} is not finite; the last good checkpoint is kept. Try a lower --lr or a smaller --clamp")]
+    #[error("training diverged at step {step}: {what} is not finite; nothing after the last good checkpoint (if one was written) is saved. Try a lower --lr or a smaller --clamp")]
     Diverged { step: u64, what: String },
 
     /// An error raised by libtorch.

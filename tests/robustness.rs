@@ -87,3 +87,39 @@ fn resume_continues_a_run() {
 
     innfer().args(["train", "--resume"]).arg(folder.path()).args(["--steps", "1"]).assert().code(1).stderr(predicates::str::contains("not a run folder"));
 }
+
+#[test]
+fn divergence_stops_training_with_advice() {
+    let folder = tempfile::tempdir().unwrap();
+    innfer()
+        .args(["train", "--model", "inn", "--lr", "1e4", "--steps", "1000", "--out"])
+        .arg(folder.path().join("run"))
+        .args(TINY)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::is_match("training diverged at step [0-9]+: loss l_[a-z]+ is not finite").unwrap())
+        .stderr(predicates::str::contains("lower --lr"));
+}
+
+#[test]
+fn sigterm_stops_training_cleanly_with_a_checkpoint() {
+    let folder = tempfile::tempdir().unwrap();
+    let run = folder.path().join("run");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("innfer"))
+        .args(["--threads", "1", "--device", "cpu", "train", "--model", "cinn", "--steps", "100000000", "--out"])
+        .arg(&run)
+        .args(TINY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("run saved in"), "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["training"]["steps"].as_u64().unwrap() > 0);
+}
