@@ -1,12 +1,19 @@
 //! Posterior sampling: z ~ N(0, I), then the inverse pass given each observation y*.
 
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelKind};
 
-/// Rows computed at once; bounds memory for millions of samples.
-const CHUNK_ROWS: i64 = 1 << 18;
+/// Rows computed at once: on a CPU small chunks keep the activations in cache (measured on 2 cores:
+/// 2^12 rows 3.9·10^5 samples/s, 2^18 rows 2.4·10^5); a GPU wants large ones.
+fn chunk_rows(device: Device) -> i64 {
+    match device {
+        Device::Cpu => 1 << 12,
+        _ => 1 << 18,
+    }
+}
+
 /// Most samples drawn in one call (all of them are held in memory).
 pub const MAX_SAMPLES: i64 = 200_000_000;
 
@@ -43,7 +50,7 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
     tch::no_grad(|| {
         let mut start = 0;
         while start < total {
-            let rows = CHUNK_ROWS.min(total - start);
+            let rows = chunk_rows(device).min(total - start);
             let y_rows = y.index_select(0, &obs.narrow(0, start, rows));
             let u = match model.spec.kind {
                 ModelKind::Inn => {
