@@ -15,6 +15,7 @@ use crate::showcase::TARGETS;
 use crate::train::bidirectional::Bidirectional;
 use crate::train::likelihood::MaximumLikelihood;
 use crate::train::objective::Objective;
+use crate::train::fit::optimisation_step;
 use crate::train::LossWeights;
 
 /// One measured quantity.
@@ -78,13 +79,13 @@ fn kinematics_block() -> BlockConfig {
 fn training_rate(model: &Model, objective: &dyn Objective, batch: i64, steps: usize, repeats: usize) -> Result<f64> {
     let device = model.device();
     let mut optimiser = nn::Adam::default().build(&model.vars, 1e-4)?;
+    let trainable = model.vars.trainable_variables();
     let (x, y) = Kinematics.sample_joint(batch * steps as i64, device);
     rate(repeats, || {
         let mut values = Tensor::zeros([1], (Kind::Float, device));
         for step in 0..steps as i64 {
-            optimiser.zero_grad();
-            values = objective.backward(model, &x.narrow(0, step * batch, batch), &y.narrow(0, step * batch, batch), 0.5);
-            optimiser.step();
+            let batch_rows = (&x.narrow(0, step * batch, batch), &y.narrow(0, step * batch, batch));
+            (values, _) = optimisation_step(&mut optimiser, &trainable, model, objective, batch_rows, 0.5, 10.0);
         }
         Ok((steps as f64, values))
     })

@@ -3,7 +3,7 @@
 Identical architectures to `innfer bench`: six GLOW coupling blocks with random permutations, subnets
 with two hidden layers of width 128 (ReLU), clamp 2; the INN pads x to width 6 and maps it to
 [z (2), pad (2), y (2)] with the bidirectional MMD losses; the cINN maps x (width 4) to z given y with
-maximum likelihood. Batch 500. Prints JSON: steps/s (median over repeats) for each model.
+maximum likelihood. Batch 500, Adam with gradients clipped to norm 10 (as innfer). Prints JSON: steps/s (median over repeats) for each model.
 """
 import argparse
 import json
@@ -72,6 +72,7 @@ def inn_step(inn, opt, x, y):
     u_own, _ = inn(own, rev=True)
     l_rec = 3 * ((u_own - u) ** 2).mean()
     (l_x + l_rec).backward()
+    torch.nn.utils.clip_grad_norm_(inn.parameters(), 10.0)
     opt.step()
 
 
@@ -80,6 +81,7 @@ def cinn_step(inn, opt, x, y):
     z, log_det = inn(x, c=[y + 0.01 * torch.randn_like(y)])
     loss = (0.5 * (z * z).sum(1) - log_det).mean()
     loss.backward()
+    torch.nn.utils.clip_grad_norm_(inn.parameters(), 10.0)
     opt.step()
 
 

@@ -97,6 +97,8 @@ pub fn fit(
     let mut last_checkpoint = Instant::now();
     let mut last_log = (Instant::now(), 0u64);
     let mut sums = Tensor::zeros([objective.terms().len() as i64], (Kind::Float, device));
+    let mut gradient_norms = Tensor::zeros([], (Kind::Float, device));
+    let trainable = model.vars.trainable_variables();
     let mut order = Tensor::empty([0], (Kind::Int64, device));
     let mut step = 0u64;
     let mut summary = TrainingSummary { settings: serde_json::to_value(config).unwrap_or_default(), ..Default::default() };
@@ -111,6 +113,9 @@ pub fn fit(
             let means = Vec::<f64>::try_from((&sums / since as f64).to_kind(Kind::Double))?;
             if let Some((name, _)) = objective.terms().iter().zip(&means).find(|(_, value)| !value.is_finite()) {
                 return Err(Error::Diverged { step, what: format!("loss {name}") });
+            }
+            if !gradient_norms.double_value(&[]).is_finite() {
+                return Err(Error::Diverged { step, what: "the gradient".into() });
             }
             let seconds = last_log.0.elapsed().as_secs_f64().max(1e-9);
             let record = LogRecord {
@@ -127,6 +132,7 @@ pub fn fit(
                 (hooks.on_log)(&record)?;
             }
             sums = sums.zero_();
+            gradient_norms = gradient_norms.zero_();
             last_log = (Instant::now(), step);
         }
         summary.steps = step;
@@ -155,11 +161,42 @@ pub fn fit(
             }
         };
         optimiser.set_lr(lr);
-        optimiser.zero_grad();
-        let values = objective.backward(model, &x, &y, done);
-        optimiser.clip_grad_norm(config.grad_clip);
-        optimiser.step();
+        let (values, gradient_norm) = optimisation_step(&mut optimiser, &trainable, model, objective, (&x, &y), done, config.grad_clip);
+        gradient_norms += gradient_norm;
         sums += values.to_kind(Kind::Float);
         step += 1;
     }
+}
+
+/// One optimiser step on a batch: gradients of every loss term, clipped to `clip`, one Adam update.
+/// Returns the detached loss terms and the gradient norm before clipping (no host sync).
+pub fn optimisation_step(
+    optimiser: &mut nn::Optimizer,
+    trainable: &[Tensor],
+    model: &Model,
+    objective: &dyn Objective,
+    (x, y): (&Tensor, &Tensor),
+    progress: f64,
+    clip: f64,
+) -> (Tensor, Tensor) {
+    optimiser.zero_grad();
+    let values = objective.backward(model, x, y, progress);
+    let gradient_norm = clip_gradients(trainable, clip);
+    optimiser.step();
+    (values, gradient_norm)
+}
+
+/// Scales the gradients so that their joint norm is at most `max`, without reading anything back to
+/// the host (a GPU keeps running); returns the norm before clipping.
+fn clip_gradients(variables: &[Tensor], max: f64) -> Tensor {
+    tch::no_grad(|| {
+        let gradients: Vec<Tensor> = variables.iter().map(Tensor::grad).filter(Tensor::defined).collect();
+        let norms: Vec<Tensor> = gradients.iter().map(|gradient| gradient.norm()).collect();
+        let total = Tensor::stack(&norms, 0).norm();
+        let scale = (max / (&total + 1e-6)).clamp_max(1.0);
+        for mut gradient in gradients {
+            let _ = gradient.g_mul_(&scale);
+        }
+        total
+    })
 }
