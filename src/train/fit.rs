@@ -108,7 +108,10 @@ pub fn fit(
         let finished = done >= 1.0 || hooks.stop.load(Ordering::Relaxed);
         let lr = config.lr * config.lr_end_factor.powf(done);
 
-        if finished || (step > 0 && step % config.log_every == 0) {
+        // Losses and gradients are read back (and checked) only here; checkpoints are taken only
+        // right after such a check, so a diverged model is never saved.
+        let checked = finished || (step > 0 && step % config.log_every == 0);
+        if checked {
             let since = (step - last_log.1).max(1);
             let means = Vec::<f64>::try_from((&sums / since as f64).to_kind(Kind::Double))?;
             if let Some((name, _)) = objective.terms().iter().zip(&means).find(|(_, value)| !value.is_finite()) {
@@ -141,7 +144,7 @@ pub fn fit(
             (hooks.on_checkpoint)(model, &summary)?;
             return Ok(summary);
         }
-        if last_checkpoint.elapsed() >= config.checkpoint_every {
+        if checked && last_checkpoint.elapsed() >= config.checkpoint_every {
             (hooks.on_checkpoint)(model, &summary)?;
             last_checkpoint = Instant::now();
         }
