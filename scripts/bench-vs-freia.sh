@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 threads="${1:-2}"
 rounds="${2:-2}"
 python -c "import FrEIA" 2>/dev/null || python -m pip install --quiet "FrEIA==0.2" >&2
+cd "$repo_root"
 cargo build --release --locked >&2
 for round in $(seq "$rounds"); do
     echo "round $round" >&2
