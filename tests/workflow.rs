@@ -138,3 +138,30 @@ fn eval_writes_its_reports() {
     assert!(report["mean_mismatch"].as_f64().unwrap() >= 0.0);
     assert!(run.join("eval.md").is_file());
 }
+
+#[test]
+fn paper_preset_trains() {
+    let folder = tempfile::tempdir().unwrap();
+    let run = folder.path().join("run");
+    innfer()
+        .args(["train", "--problem", "kinematics", "--model", "inn", "--preset", "paper", "--steps", "2", "--samples", "1000", "--out"])
+        .arg(&run)
+        .assert()
+        .success();
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["model"]["network"]["block"]["hidden"], 256);
+    assert_eq!(manifest["model"]["network"]["permutations"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn bench_reports_every_measurement_as_json() {
+    let output = innfer().args(["bench", "--repeats", "1", "--json"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["libtorch"], "2.11.0");
+    let names: Vec<&str> = report["measurements"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    for expected in ["INN training", "cINN training", "cINN posterior sampling", "ABC", "data generation"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    assert!(report["measurements"].as_array().unwrap().iter().all(|m| m["median"].as_f64().unwrap() > 0.0));
+}
