@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(chunks, 7);
         assert_eq!(samples.accepted, [3000, 3000]);
         for (index, target) in [1.0, -2.0].into_iter().enumerate() {
-            let rows = samples.x.index_select(0, &samples.obs.eq(index as i64).nonzero().view([-1]));
+            let rows = crate::sample::rows_of_observation(&samples.x, &samples.obs, index as i64);
             let (mean, variance) = moments(&rows);
             assert!((mean - target / 2.0).abs() < 0.05, "obs {index}: mean {mean}");
             assert!((variance - 0.5).abs() < 0.05, "obs {index}: variance {variance}");

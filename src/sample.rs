@@ -29,6 +29,16 @@ fn check_observations(model: &Model, y: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// The rows of `x` that belong to observation `index`, given each row's observation `obs`.
+pub fn rows_of_observation(x: &Tensor, obs: &Tensor, index: i64) -> Tensor {
+    x.index_select(0, &obs.eq(index).nonzero().view([-1]))
+}
+
+/// The rows of `x` split by observation `0..observations`.
+pub fn group_by_observation(x: &Tensor, obs: &Tensor, observations: i64) -> Vec<Tensor> {
+    (0..observations).map(|index| rows_of_observation(x, obs, index)).collect()
+}
+
 /// `n` posterior samples of x for each row of the raw observations `y` ([m, dim_y]).
 /// Returns the samples [m·n, dim_x] grouped by observation, and each sample's observation index [m·n].
 pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {

@@ -20,7 +20,7 @@ use crate::plot::{self, ArmPanel, ColouredPoints, Curves};
 use crate::problem::gmm::{GaussianMixture, LabelMap};
 use crate::problem::kinematics::Kinematics;
 use crate::problem::Problem;
-use crate::sample::{posterior, predict_y};
+use crate::sample::{posterior, predict_y, rows_of_observation};
 use crate::train::{train_problem, LogRecord, Preset, RunOutput, TrainConfig};
 
 /// The nine showcase targets of inverse kinematics: y1 ∈ {1.0, 1.5, 1.9} × y2 ∈ {−0.5, 0, 0.5}.
@@ -166,7 +166,7 @@ pub fn draw_pictures(dir: &Path) -> Result<()> {
         let obs = table.select(&names(&["obs"]), &path)?.view([-1]).to_kind(Kind::Int64);
         let panels = (0..targets.len() as i64)
             .map(|index| {
-                let rows = x.index_select(0, &obs.eq(index).nonzero().view([-1]));
+                let rows = rows_of_observation(&x, &obs, index);
                 let rows = rows.narrow(0, 0, rows.size()[0].min(ARMS_PER_PANEL as i64));
                 let joints = Vec::<f64>::try_from(Kinematics::joints(&rows).to_kind(Kind::Double).view([-1]))?;
                 let arms = joints.chunks(8).map(|arm| arm.chunks(2).map(|p| (p[0], p[1])).collect()).collect();

@@ -14,20 +14,25 @@ fn innfer() -> Command {
 
 const TINY: [&str; 10] = ["--samples", "2000", "--batch", "100", "--hidden", "16", "--blocks", "2", "--layers", "1"];
 
+/// Starts a tiny cINN training into `run` that would run for ever, in the background.
+fn endless_training(run: &std::path::Path, extra: &[&str], stderr: Stdio) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("innfer"))
+        .args(["--threads", "1", "--device", "cpu", "train", "--model", "cinn", "--steps", "100000000", "--out"])
+        .arg(run)
+        .args(TINY)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn sigkill_never_leaves_an_unreadable_checkpoint() {
-    let binary = assert_cmd::cargo::cargo_bin("innfer");
     for (round, wait_ms) in [700u64, 1100, 1500, 1900, 2300].into_iter().enumerate() {
         let folder = tempfile::tempdir().unwrap();
         let run = folder.path().join("run");
-        let mut child = std::process::Command::new(&binary)
-            .args(["--threads", "1", "--device", "cpu", "train", "--model", "cinn", "--steps", "100000000", "--checkpoint-every", "10ms", "--out"])
-            .arg(&run)
-            .args(TINY)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = endless_training(&run, &["--checkpoint-every", "10ms"], Stdio::null());
         std::thread::sleep(Duration::from_millis(wait_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -105,14 +110,7 @@ fn divergence_stops_training_with_advice() {
 fn sigterm_stops_training_cleanly_with_a_checkpoint() {
     let folder = tempfile::tempdir().unwrap();
     let run = folder.path().join("run");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("innfer"))
-        .args(["--threads", "1", "--device", "cpu", "train", "--model", "cinn", "--steps", "100000000", "--out"])
-        .arg(&run)
-        .args(TINY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = endless_training(&run, &[], Stdio::piped());
     std::thread::sleep(Duration::from_millis(2500));
     // SAFETY: sends a signal to the child this test started.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);

@@ -9,6 +9,7 @@ use innfer::io::atomic::write_atomically;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint;
 use innfer::problem::{self, Problem};
+use innfer::sample::group_by_observation;
 use tch::{Device, Kind, Tensor};
 
 use super::observations::{parse_count, ObservationArgs};
@@ -59,7 +60,7 @@ fn read_reference(path: &PathBuf, x_names: &[String], observations: i64) -> Resu
     if found != observations {
         bail!("{}: the reference has {found} observations, the evaluation {observations}", path.display());
     }
-    Ok((0..observations).map(|i| x.index_select(0, &obs.eq(i).nonzero().view([-1]))).collect())
+    Ok(group_by_observation(&x, &obs, observations))
 }
 
 /// Runs `innfer eval`.

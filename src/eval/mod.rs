@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::{Model, ModelKind};
 use crate::problem::gmm::GaussianMixture;
 use crate::problem::Problem;
-use crate::sample::{posterior, predict_y};
+use crate::sample::{group_by_observation, posterior, predict_y, rows_of_observation};
 
 /// How much evaluation to do.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -101,7 +101,7 @@ pub type Reference = Vec<Tensor>;
 
 /// Splits ABC samples by observation.
 pub fn split_by_observation(samples: &AbcSamples, observations: i64) -> Reference {
-    (0..observations).map(|i| samples.x.index_select(0, &samples.obs.eq(i).nonzero().view([-1]))).collect()
+    group_by_observation(&samples.x, &samples.obs, observations)
 }
 
 /// Evaluates `model` on `targets` (raw y*, [m, dim_y]) against `reference` (computed with ABC when
@@ -154,7 +154,7 @@ pub fn evaluate(
             return Err(Error::invalid(format!("the reference of observation {index} has only {rows} samples")));
         }
         let target = targets.get(index as i64);
-        let own = samples.index_select(0, &obs.eq(index as i64).nonzero().view([-1]));
+        let own = rows_of_observation(&samples, &obs, index as i64);
         let shuffled = reference.index_select(0, &Tensor::randperm(rows, (Kind::Int64, device)));
         let half = (rows / 2).min(2000);
         let (first, second) = (shuffled.narrow(0, 0, half), shuffled.narrow(0, half, half));
@@ -211,7 +211,7 @@ fn mixture_report(model: &Model, problem: &dyn Problem, device: Device) -> Resul
     let one_hot = Tensor::arange(colours, (Kind::Int64, device)).one_hot(model.spec.dims.y).to_kind(Kind::Float);
     let (samples, obs) = posterior(model, &one_hot, 4000)?;
     let colours = (0..colours)
-        .map(|colour| mode_scores(&mixture, &samples.index_select(0, &obs.eq(colour).nonzero().view([-1])), colour))
+        .map(|colour| mode_scores(&mixture, &rows_of_observation(&samples, &obs, colour), colour))
         .collect();
     Ok(MixtureReport { forward_accuracy, colours })
 }

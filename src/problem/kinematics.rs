@@ -18,11 +18,17 @@ pub const SEGMENTS: [f32; 3] = [0.5, 0.5, 1.0];
 pub struct Kinematics;
 
 impl Kinematics {
-    /// The joints of each arm: rail position, then the end of each segment; shape [rows, 4, 2].
-    pub fn joints(x: &Tensor) -> Tensor {
+    /// The horizontal and vertical extent of each segment: two tensors of shape [rows, 3].
+    fn segments(x: &Tensor) -> (Tensor, Tensor) {
         let lengths = Tensor::from_slice(&SEGMENTS).to_kind(x.kind()).to_device(x.device());
         let angles = x.narrow(1, 1, 3).cumsum(1, x.kind());
-        let steps = Tensor::stack(&[angles.cos() * &lengths, angles.sin() * &lengths], 2);
+        (angles.cos() * &lengths, angles.sin() * lengths)
+    }
+
+    /// The joints of each arm: rail position, then the end of each segment; shape [rows, 4, 2].
+    pub fn joints(x: &Tensor) -> Tensor {
+        let (across, up) = Self::segments(x);
+        let steps = Tensor::stack(&[across, up], 2);
         let start = Tensor::stack(&[x.narrow(1, 0, 1).zeros_like(), x.narrow(1, 0, 1)], 2);
         Tensor::cat(&[start.shallow_clone(), start + steps.cumsum(1, x.kind())], 1)
     }
@@ -44,10 +50,9 @@ impl Problem for Kinematics {
     }
 
     fn simulate(&self, x: &Tensor) -> Tensor {
-        let lengths = Tensor::from_slice(&SEGMENTS).to_kind(x.kind()).to_device(x.device());
-        let angles = x.narrow(1, 1, 3).cumsum(1, x.kind());
-        let reach = (angles.cos() * &lengths).sum_dim_intlist(1, true, x.kind());
-        let height = x.narrow(1, 0, 1) + (angles.sin() * &lengths).sum_dim_intlist(1, true, x.kind());
+        let (across, up) = Self::segments(x);
+        let reach = across.sum_dim_intlist(1, true, x.kind());
+        let height = x.narrow(1, 0, 1) + up.sum_dim_intlist(1, true, x.kind());
         Tensor::cat(&[reach, height], 1)
     }
 
