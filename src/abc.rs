@@ -84,7 +84,7 @@ pub fn rejection_abc(
     while done < draws {
         let rows = chunk.min(draws - done);
         let x = problem.sample_prior(rows, device);
-        let distance = distances(&targets, &problem.simulate(&x));
+        let distance = distances(&targets, &problem.simulate(&x)?);
         kept.add(&x, &distance);
         done += rows;
         on_chunk(done);
@@ -160,8 +160,8 @@ mod tests {
         fn sample_prior(&self, n: i64, device: Device) -> Tensor {
             Tensor::randn([n, 1], (Kind::Float, device))
         }
-        fn simulate(&self, x: &Tensor) -> Tensor {
-            x + Tensor::randn_like(x)
+        fn simulate(&self, x: &Tensor) -> crate::Result<Tensor> {
+            Ok(x + Tensor::randn_like(x))
         }
         fn inn_widths(&self) -> (i64, i64) {
             (1, 2)

@@ -80,7 +80,7 @@ fn training_rate(model: &Model, objective: &dyn Objective, batch: i64, steps: us
     let device = model.device();
     let mut optimiser = nn::Adam::default().build(&model.vars, 1e-4)?;
     let trainable = model.vars.trainable_variables();
-    let (x, y) = Kinematics.sample_joint(batch * steps as i64, device);
+    let (x, y) = Kinematics.sample_joint(batch * steps as i64, device)?;
     rate(repeats, || {
         let mut values = Tensor::zeros([1], (Kind::Float, device));
         for step in 0..steps as i64 {
@@ -135,7 +135,7 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
     record("ABC", abc, "draws/s", "kinematics, 9 targets, keep 4000 nearest, 10^7 draws");
 
     on_progress("data generation");
-    let generated = rate(repeats, || Ok((1e6, Kinematics.sample_joint(1_000_000, device).1)))?;
+    let generated = rate(repeats, || Ok((1e6, Kinematics.sample_joint(1_000_000, device)?.1)))?;
     record("data generation", generated, "samples/s", "kinematics prior and forward process, 10^6 samples");
 
     Ok(BenchReport {

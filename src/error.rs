@@ -37,6 +37,10 @@ pub enum Error {
     #[error("training diverged at step {step}: {what} is not finite; nothing after the last good checkpoint (if one was written) is saved. Try a lower --lr or a smaller --clamp")]
     Diverged { step: u64, what: String },
 
+    /// An external simulator failed or wrote something unusable.
+    #[error("simulator batch {batch} (rows {first}–{last}): {message}")]
+    Simulator { batch: usize, first: i64, last: i64, message: String },
+
     /// An error raised by libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

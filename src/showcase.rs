@@ -75,7 +75,7 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
 
     // 1. The mixture: forward predictions of test points, inverse samples for every colour.
     let (gmm_model, gmm_summary) = train(1, &mixture, ModelKind::Inn, on_event)?;
-    let (test_x, test_y) = mixture.sample_joint(4000, device);
+    let (test_x, test_y) = mixture.sample_joint(4000, device)?;
     let predicted = predict_y(&gmm_model, &test_x)?.argmax(1, false);
     let colours = Tensor::arange(LabelMap::Some.used_colours(), (Kind::Int64, device)).one_hot(8).to_kind(Kind::Float);
     let (inverse_x, inverse_obs) = posterior(&gmm_model, &colours, 1000)?;

@@ -177,3 +177,73 @@ fn unwritable_outputs() {
     fails(&["sample", "--run", &run, "--y", "1,0", "--n", "3", "--out", as_dir], &[as_dir]);
     fails(&["abc", "--y", "1,0", "--keep", "5", "--draws", "100", "--out", "/nonexistent-folder/abc.csv"], &["/nonexistent-folder"]);
 }
+
+/// `train --data` with data in `name` (x columns a, b; y column y).
+fn train_on(path: &Path, extra: &[&str]) -> Vec<String> {
+    let out = path.with_file_name("never-a-run");
+    let mut args: Vec<String> = ["train", "--data", path.to_str().unwrap(), "--x", "a,b", "--y", "y", "--steps", "1", "--batch", "2"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+    args
+}
+
+#[test]
+fn bad_training_data() {
+    let good = "a,b,y\n1,2,3\n4,5,6\n7,8,9\n1,1,1\n";
+    let cases: [(&str, &str, &[&str]); 8] = [
+        ("missing.csv", "a,c,y\n1,2,3\n", &["no column 'b'", "a, c, y"]),
+        ("text.csv", "a,b,y\n1,2,3\n4,five,6\n", &["text.csv", "row 3, column 'b': 'five' is not a number"]),
+        ("nan.csv", "a,b,y\n1,2,3\n4,5,NaN\n", &["nan.csv", "row 3, column 'y'", "not a finite number"]),
+        ("inf.csv", "a,b,y\n1,-inf,3\n", &["inf.csv", "row 2, column 'b'", "not a finite number"]),
+        ("dup.csv", "a,b,y,a\n1,2,3,4\n", &["dup.csv", "column 'a' appears twice"]),
+        ("ragged.csv", "a,b,y\n1,2,3\n4,5\n", &["ragged.csv", "row 3 has 2 cells"]),
+        ("empty.csv", "", &["empty.csv", "empty"]),
+        ("header.csv", "a,b,y\n", &["no rows"]),
+    ];
+    for (name, contents, expected) in cases {
+        let (_folder, path) = file(name, contents);
+        fails(&strs(&train_on(&path, &[])), expected);
+    }
+    let (_folder, path) = file("few.csv", good);
+    let few = ["train", "--data", path.to_str().unwrap(), "--x", "a,b", "--y", "y", "--steps", "1", "--batch", "100"];
+    fails(&few, &["smaller than one batch (100)"]);
+    fails(&strs(&train_on(&path, &["--val", "1.5"])), &["--val", "1.5"]);
+    fails(&strs(&train_on(&path, &["--fresh"])), &["--fresh"]);
+    let both = ["train", "--data", path.to_str().unwrap(), "--x", "a,b", "--y", "b,y", "--steps", "1"];
+    fails(&both, &["'b'", "both --x and --y"]);
+    fails(&["train", "--data", path.to_str().unwrap(), "--x", "a..q", "--y", "y"], &["--x", "no column 'q'"]);
+    fails(&["train", "--data", path.to_str().unwrap(), "--x", "a"], &["--y"]);
+    fails(&["train", "--data", "/nonexistent/pairs.csv", "--x", "a", "--y", "y"], &["/nonexistent/pairs.csv"]);
+    let (_folder, text_file) = file("pairs.txt", good);
+    fails(&["train", "--data", text_file.to_str().unwrap(), "--x", "a", "--y", "y"], &["pairs.txt", ".csv, .parquet"]);
+    let (_folder, not_parquet) = file("pairs.parquet", good);
+    fails(&strs(&train_on(&not_parquet, &[])), &["pairs.parquet", "not a readable Parquet file"]);
+    let pyarrow = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pyarrow-shards");
+    fails(&["train", "--data", pyarrow.to_str().unwrap(), "--x", "a,note", "--y", "y", "--steps", "1"], &["column 'note' holds Utf8"]);
+}
+
+#[test]
+fn misbehaving_simulators() {
+    let folder = tempfile::tempdir().unwrap();
+    let pairs = folder.path().join("pairs.csv");
+    let rows: String = (0..300).map(|i| format!("{},{},{}\n", i % 7, i % 5, i % 3)).collect();
+    std::fs::write(&pairs, format!("a,b,y\n{rows}")).unwrap();
+    let run = folder.path().join("run");
+    innfer()
+        .args(["train", "--data", pairs.to_str().unwrap(), "--x", "a,b", "--y", "y", "--model", "cinn", "--steps", "2"])
+        .args(["--batch", "100", "--hidden", "8", "--blocks", "1", "--out", run.to_str().unwrap()])
+        .assert()
+        .success();
+    let run = run.to_str().unwrap();
+    let out = "/tmp/innfer-never-written.csv";
+    fails(&["eval", "--run", run, "--targets", "2"], &["no forward process", "--simulator"]);
+    fails(&["sample", "--run", run, "--y", "1", "--resimulate", "--out", out], &["--simulator"]);
+    fails(&["eval", "--run", run, "--simulator", "echo broken >&2; exit 4"], &["simulator batch 0 (rows 1–", "broken", "exit status: 4"]);
+    fails(&["eval", "--run", run, "--simulator", "cat >/dev/null; echo y; echo 1"], &["simulator batch 0", "wrote 1 rows"]);
+    fails(&["abc", "--run", run, "--y", "1", "--simulator", "cat >/dev/null; echo q; seq 10", "--keep", "5", "--draws", "10", "--out", out], &["missing column 'y'"]);
+    fails(&["abc", "--y", "1,0", "--simulator", "cat", "--out", out], &["--simulator needs --run"]);
+    let kinematics = runs().1.to_str().unwrap().to_owned();
+    fails(&["eval", "--run", &kinematics, "--simulator", "cat"], &["--simulator is for runs trained on data"]);
+}

@@ -33,16 +33,16 @@ impl Problem for LinearGaussian {
         }
     }
     fn sample_prior(&self, n: i64, device: Device) -> Tensor {
-        self.sample_joint(n, device).0
+        self.sample_joint(n, device).unwrap().0
     }
-    fn simulate(&self, _x: &Tensor) -> Tensor {
-        unreachable!("the test draws from the joint")
+    fn simulate(&self, _x: &Tensor) -> innfer::Result<Tensor> {
+        Err(innfer::Error::invalid("the test draws from the joint"))
     }
-    fn sample_joint(&self, n: i64, device: Device) -> (Tensor, Tensor) {
+    fn sample_joint(&self, n: i64, device: Device) -> innfer::Result<(Tensor, Tensor)> {
         let y = Tensor::randn([n, 2], (Kind::Float, device));
         let noise = Tensor::randn([n, 2], (Kind::Float, device));
         let x = y.matmul(&matrix(&A).tr()) + noise.matmul(&matrix(&L).tr());
-        (x, y)
+        Ok((x, y))
     }
     fn inn_widths(&self) -> (i64, i64) {
         (2, 4)
@@ -63,14 +63,14 @@ fn fits_a_known_conditional_gaussian() {
     config.samples = 20_000;
     config.stop = Stop { steps: Some(1500), ..Stop::default() };
     let problem = LinearGaussian;
-    let (x, y) = problem.sample_joint(config.samples, Device::Cpu);
+    let (x, y) = problem.sample_joint(config.samples, Device::Cpu).unwrap();
     let mut model = new_model(&config, &problem.info(), problem.inn_widths(), (&x, &y), 1, Device::Cpu).unwrap();
     let stop = AtomicBool::new(false);
     let hooks = Hooks { stop: &stop, on_log: &mut |_| Ok(()), on_checkpoint: &mut |_: &Model, _: &TrainingSummary| Ok(()) };
-    fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y }, &config, hooks).unwrap();
+    fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y, validation: None }, &config, hooks).unwrap();
 
     // Held-out negative log-likelihood (without the constant): the true value is 1 + ½·log det Σ.
-    let (x, y) = problem.sample_joint(50_000, Device::Cpu);
+    let (x, y) = problem.sample_joint(50_000, Device::Cpu).unwrap();
     let (z, log_det) = tch::no_grad(|| model.network.forward(&x, Some(&y)));
     let nll = innfer::loss::negative_log_likelihood(&z, &log_det).double_value(&[]);
     let truth = 1.0 + 0.5 * 0.01f64.ln();

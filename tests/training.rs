@@ -37,7 +37,7 @@ fn steps_on_a_batch(model: &Model, objective: &dyn Objective, x: &Tensor, y: &Te
 fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
     few_threads();
     tch::manual_seed(10);
-    let (x, y) = Kinematics.sample_joint(256, Device::Cpu);
+    let (x, y) = Kinematics.sample_joint(256, Device::Cpu).unwrap();
     let spec = ModelSpec::cinn(4, 2, 3, small_block(CouplingKind::Glow), 1).unwrap();
     let model = Model::new(spec, Device::Cpu).unwrap();
     let (first, last) = steps_on_a_batch(&model, &MaximumLikelihood { y_noise: 0.0 }, &(x * 3.0), &y, 30);
@@ -48,7 +48,7 @@ fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
 fn bidirectional_steps_lower_the_forward_fit() {
     few_threads();
     tch::manual_seed(11);
-    let (x, y) = Kinematics.sample_joint(256, Device::Cpu);
+    let (x, y) = Kinematics.sample_joint(256, Device::Cpu).unwrap();
     let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 3, small_block(CouplingKind::Glow), 1);
     let model = Model::new(spec, Device::Cpu).unwrap();
     let objective = Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
@@ -74,7 +74,7 @@ fn run_loop(config: &TrainConfig, stop_now: bool) -> (TrainingSummary, Vec<u64>,
     few_threads();
     let model_spec = ModelSpec::cinn(4, 2, config.blocks, config.block, 1).unwrap();
     let mut model = Model::new(model_spec, Device::Cpu).unwrap();
-    let (x, y) = Kinematics.sample_joint(config.samples, Device::Cpu);
+    let (x, y) = Kinematics.sample_joint(config.samples, Device::Cpu).unwrap();
     let stop = AtomicBool::new(stop_now);
     let mut logged = Vec::new();
     let mut checkpoints = 0;
@@ -87,7 +87,7 @@ fn run_loop(config: &TrainConfig, stop_now: bool) -> (TrainingSummary, Vec<u64>,
         Ok(())
     };
     let hooks = Hooks { stop: &stop, on_log: &mut on_log, on_checkpoint: &mut on_checkpoint };
-    let summary = fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y }, config, hooks).unwrap();
+    let summary = fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y, validation: None }, config, hooks).unwrap();
     (summary, logged, checkpoints)
 }
 

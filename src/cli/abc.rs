@@ -6,18 +6,30 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::io::table::write_table;
+use innfer::model::checkpoint;
 use innfer::problem;
 
 use super::observations::{parse_count, ObservationArgs};
+use super::simulator::SimulatorArgs;
 use super::train::problem_options;
 use super::{progress, Context};
 
 /// Rejection ABC: simulate prior draws and keep those whose y lies near each observation.
+///
+/// For your own problem, give a run trained on data (--run): the prior is then the x of its data and
+/// the forward process its --simulator.
 #[derive(Debug, Args)]
 pub struct AbcArgs {
     /// The problem: kinematics or gmm.
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
+
+    /// Use the problem of this run folder instead (built in, or data with its simulator).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["problem", "labels"])]
+    pub run: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub simulator: SimulatorArgs,
 
     /// Colouring of the gmm modes: some or all.
     #[arg(long, value_name = "MAP")]
@@ -49,7 +61,11 @@ pub struct AbcArgs {
 
 /// Runs `innfer abc`.
 pub fn run(args: AbcArgs, context: Context) -> Result<()> {
-    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+    let problem = match &args.run {
+        Some(dir) => args.simulator.problem_of(&checkpoint::read_manifest(dir)?.problem, context.device)?,
+        None if args.simulator.simulator.is_some() => bail!("--simulator needs --run: the run trained on data whose simulator it is"),
+        None => problem::builtin(&args.problem, &problem_options(&args.labels))?,
+    };
     let info = problem.info();
     if !args.observations.given() {
         bail!("give observations with --y VALUES or --observations OBS.csv");

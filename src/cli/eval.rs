@@ -2,17 +2,19 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use innfer::eval::{evaluate, EvalSettings, Reference};
 use innfer::io::atomic::write_atomically;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint;
-use innfer::problem::{self, Problem};
+use innfer::problem::data::DATA_PROBLEM;
+use innfer::problem::Problem;
 use innfer::sample::group_by_observation;
 use tch::{Device, Kind, Tensor};
 
 use super::observations::{parse_count, ObservationArgs};
+use super::simulator::SimulatorArgs;
 use super::Context;
 
 /// Measure a trained run: posterior mismatch and re-simulation error against rejection ABC,
@@ -35,20 +37,24 @@ pub struct EvalArgs {
     #[arg(long, value_name = "ABC.csv")]
     pub reference: Option<PathBuf>,
 
-    /// Prior draws of the ABC reference computed now.
-    #[arg(long, default_value = "1e8", value_parser = parse_count)]
-    pub abc_draws: i64,
+    /// Prior draws of the ABC reference computed now [default: 1e8; 1e6 for a run on data, whose
+    /// simulator is another program].
+    #[arg(long, value_parser = parse_count)]
+    pub abc_draws: Option<i64>,
+
+    #[command(flatten)]
+    pub simulator: SimulatorArgs,
 }
 
 /// Default targets: y of draws from the joint (kinematics), or one per colour (gmm).
-fn default_targets(problem: &dyn Problem, count: i64, device: Device) -> Tensor {
+fn default_targets(problem: &dyn Problem, count: i64, device: Device) -> innfer::Result<Tensor> {
     let info = problem.info();
-    match info.options.get("labels").map(|labels| labels.parse::<innfer::problem::gmm::LabelMap>()) {
+    Ok(match info.options.get("labels").map(|labels| labels.parse::<innfer::problem::gmm::LabelMap>()) {
         Some(Ok(labels)) => Tensor::arange(labels.used_colours(), (Kind::Int64, device))
             .one_hot(info.y_names.len() as i64)
             .to_kind(Kind::Float),
-        _ => problem.sample_joint(count, device).1,
-    }
+        _ => problem.sample_joint(count, device)?.1,
+    })
 }
 
 /// Reads a reference CSV (obs, x columns, …) into one tensor of samples per observation.
@@ -67,18 +73,18 @@ fn read_reference(path: &PathBuf, x_names: &[String], observations: i64) -> Resu
 pub fn run(args: EvalArgs, context: Context) -> Result<()> {
     let loaded = checkpoint::load(&args.run, context.device)?;
     let info = &loaded.problem;
-    let problem = problem::builtin(&info.name, &info.options)
-        .with_context(|| format!("evaluation needs the forward process of '{}'", info.name))?;
+    let problem = args.simulator.problem_of(info, context.device)?;
     let targets = if args.observations.given() {
         args.observations.read(&info.y_names)?
     } else {
-        default_targets(problem.as_ref(), args.targets, context.device)
+        default_targets(problem.as_ref(), args.targets, context.device)?
     };
     let reference = match &args.reference {
         Some(path) => Some(read_reference(path, &info.x_names, targets.size()[0])?),
         None => None,
     };
-    let settings = EvalSettings { abc_draws: args.abc_draws, ..EvalSettings::default() };
+    let default_draws = if info.name == DATA_PROBLEM { 1_000_000 } else { EvalSettings::default().abc_draws };
+    let settings = EvalSettings { abc_draws: args.abc_draws.unwrap_or(default_draws), ..EvalSettings::default() };
     let report = evaluate(&loaded.model, problem.as_ref(), &targets, reference, &settings, &mut |stage| {
         eprintln!("eval: {stage}")
     })?;

@@ -3,12 +3,15 @@
 mod abc;
 mod bench;
 mod eval;
+mod generate;
 mod main_job;
 mod observations;
 mod plot;
 mod progress;
 mod run_folder;
 mod sample;
+mod simulate;
+mod simulator;
 mod train;
 
 use anyhow::Result;
@@ -51,14 +54,18 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train an invertible network on a problem (writes a run folder).
+    /// Train an invertible network on a problem or on your (x, y) pairs (writes a run folder).
     Train(train::TrainArgs),
     /// Draw posterior samples for observations from a trained run.
     Sample(sample::SampleArgs),
-    /// Rejection ABC on a built-in problem: the reference the models are measured against.
+    /// Rejection ABC: the reference the models are measured against.
     Abc(abc::AbcArgs),
     /// Measure a trained run against rejection ABC.
     Eval(eval::EvalArgs),
+    /// Draw (x, y) pairs of a built-in problem into CSV or Parquet.
+    Generate(generate::GenerateArgs),
+    /// A built-in forward process as a CSV filter (stdin to stdout), like an external simulator.
+    Simulate(simulate::SimulateArgs),
     /// Redraw the pictures of a main-job folder from its CSVs.
     Plot(plot::PlotArgs),
     /// Measure throughput: training, sampling, ABC, data generation.
@@ -92,6 +99,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Sample(args)) => sample::run(args, context),
         Some(Command::Abc(args)) => abc::run(args, context),
         Some(Command::Eval(args)) => eval::run(args, context),
+        Some(Command::Generate(args)) => generate::run(args, context),
+        Some(Command::Simulate(args)) => simulate::run(args, context),
         Some(Command::Plot(args)) => plot::run(args),
         Some(Command::Bench(args)) => bench::run(args, context),
     }

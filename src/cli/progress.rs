@@ -31,7 +31,8 @@ pub fn training_bar(title: &str) -> ProgressBar {
 pub fn show_record(bar: &ProgressBar, record: &LogRecord) {
     bar.set_position((record.progress * 1000.0) as u64);
     let losses: Vec<String> = record.losses.iter().map(|(name, value)| format!("{name} {value:.4}")).collect();
-    bar.set_message(format!("step {} · {} · {:.0} samples/s", record.step, losses.join(" "), record.samples_per_second));
+    let validation = record.validation.map_or(String::new(), |loss| format!(" · validation {loss:.4}"));
+    bar.set_message(format!("step {} · {}{validation} · {:.0} samples/s", record.step, losses.join(" "), record.samples_per_second));
 }
 
 /// A bar over a count of items.

@@ -22,3 +22,12 @@ pub fn create(dir: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the run folder {}", dir.display()))
 }
+
+/// Passes `result` on; when it is an error, removes the run folder `dir` if nothing was written in it.
+pub fn remove_if_empty<T>(dir: &Path, result: innfer::Result<T>) -> innfer::Result<T> {
+    if result.is_err() {
+        // remove_dir only removes an empty folder: anything training wrote stays for inspection.
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}

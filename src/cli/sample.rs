@@ -6,10 +6,10 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use innfer::io::table::write_table;
 use innfer::model::checkpoint;
-use innfer::problem;
 use innfer::sample::posterior;
 
 use super::observations::{parse_count, ObservationArgs};
+use super::simulator::SimulatorArgs;
 use super::Context;
 
 /// Draw posterior samples of x for observations y from a trained run.
@@ -33,6 +33,9 @@ pub struct SampleArgs {
     /// Also write the forward process of each sample (columns <y>_hat), to check it re-simulates y.
     #[arg(long)]
     pub resimulate: bool,
+
+    #[command(flatten)]
+    pub simulator: SimulatorArgs,
 }
 
 /// Runs `innfer sample`.
@@ -43,21 +46,16 @@ pub fn run(args: SampleArgs, context: Context) -> Result<()> {
         bail!("give observations with --y VALUES or --observations OBS.csv");
     }
     let y = args.observations.read(names)?;
-    let simulator = if args.resimulate {
-        let info = &loaded.problem;
-        match problem::builtin(&info.name, &info.options) {
-            Ok(simulator) => Some(simulator),
-            Err(_) => bail!("--resimulate needs the problem's forward process, and '{}' has none built in", info.name),
-        }
-    } else {
-        None
+    let simulator = match args.resimulate {
+        true => Some(args.simulator.problem_of(&loaded.problem, context.device)?),
+        false => None,
     };
     let started = std::time::Instant::now();
     let (x, obs) = posterior(&loaded.model, &y, args.n)?;
     let seconds = started.elapsed().as_secs_f64();
     let mut header = vec!["obs".to_string()];
     header.extend(loaded.problem.x_names.iter().cloned());
-    let resimulated = simulator.map(|simulator| simulator.simulate(&x));
+    let resimulated = simulator.map(|simulator| simulator.simulate(&x)).transpose()?;
     let mut columns = vec![&obs, &x];
     if let Some(y_hat) = &resimulated {
         header.extend(names.iter().map(|name| format!("{name}_hat")));

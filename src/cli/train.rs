@@ -1,23 +1,32 @@
 //! `innfer train`: trains a model on a problem into a run folder.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem;
-use innfer::train::{self, Preset, RunOutput, Stop, TrainConfig};
+use innfer::problem::data::{inn_widths, DataSpec, DATA_PROBLEM};
+use innfer::model::checkpoint::TrainingSummary;
+use innfer::train::{self, LogRecord, Preset, RunOutput, Stop, TrainConfig};
 
 use super::{progress, run_folder, Context};
 
-/// Train an invertible network on a problem.
+/// Train an invertible network on a built-in problem, or on your own simulated (x, y) pairs.
+///
+/// With --data, the pairs come from CSV or Parquet (a file, a folder of shards, or a glob pattern);
+/// --x and --y pick the columns. x and y are standardised, a share of the rows (--val) is held out,
+/// and the run keeps the model that does best on them.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The problem: kinematics (arm on a rail) or gmm (eight-mode Gaussian mixture).
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
+
+    #[command(flatten)]
+    pub data: DataArgs,
 
     /// Colouring of the gmm modes: some (several modes per colour) or all (one colour per mode).
     #[arg(long, value_name = "MAP")]
@@ -42,6 +51,31 @@ pub struct TrainArgs {
 
     #[command(flatten)]
     pub knobs: Knobs,
+}
+
+/// Training on user data.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Simulated pairs: a .csv or .parquet file, a folder of them (shards), or a glob like 'out/*.parquet'.
+    #[arg(long, value_name = "PAIRS", conflicts_with_all = ["problem", "labels"], requires_all = ["x", "y"])]
+    pub data: Option<String>,
+
+    /// The x columns (the unknowns): names separated by commas, or ranges such as theta1..theta5.
+    #[arg(long = "x", value_name = "COLUMNS", requires = "data")]
+    pub x: Option<String>,
+
+    /// The y columns (the observations), like --x.
+    #[arg(long = "y", value_name = "COLUMNS", requires = "data")]
+    pub y: Option<String>,
+
+    /// Share of the rows held out to validate (and to pick the best checkpoint); 0 for none.
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
+    pub val: f64,
+
+    /// The forward process, for `eval`, `abc` and `sample --resimulate` of this run: a command that
+    /// reads x rows as CSV (with a header) on stdin and writes y rows as CSV on stdout.
+    #[arg(long, value_name = "COMMAND", requires = "data")]
+    pub simulator: Option<String>,
 }
 
 /// Settings that override the preset.
@@ -157,33 +191,58 @@ pub fn problem_options(labels: &Option<String>) -> BTreeMap<String, String> {
 /// Runs `innfer train`.
 pub fn run(args: TrainArgs, context: Context) -> Result<()> {
     let bar = progress::training_bar("training");
-    let on_log = &mut |record: &innfer::train::LogRecord| progress::show_record(&bar, record);
+    let on_log = &mut |record: &LogRecord| progress::show_record(&bar, record);
     let (dir, summary) = match &args.resume {
         Some(dir) => {
             let knobs = &args.knobs;
             let stop = Stop { steps: knobs.steps, epochs: knobs.epochs, budget: knobs.budget };
             let output = RunOutput { dir, stop: progress::stop_flag(), on_log };
-            (dir.clone(), train::resume_problem(context.device, stop, output)?.1)
+            (dir.clone(), train::resume(context.device, stop, output)?.1)
         }
-        None => {
-            let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
-            let mut config = TrainConfig::preset(&args.problem, args.model, args.preset);
-            args.knobs.apply(&mut config, problem.inn_widths());
-            config.validate()?;
-            let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem, args.model)));
-            run_folder::create(&dir)?;
-            let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
-            (dir.clone(), train::train_problem(problem.as_ref(), &config, context.seed, context.device, output)?.1)
-        }
+        None => match &args.data.data {
+            Some(pairs) => train_on_data(&args, pairs, context, on_log)?,
+            None => train_on_problem(&args, context, on_log)?,
+        },
     };
     bar.finish_and_clear();
     let losses: Vec<String> = summary.final_losses.iter().map(|(name, value)| format!("{name} {value:.4}")).collect();
+    let kept = summary.best_validation.map_or(String::new(), |best| {
+        format!("; kept the model of step {} (validation loss {:.4})", best.step, best.loss)
+    });
     eprintln!(
-        "trained for {} steps in {:.1} s in all ({}); run saved in {}",
+        "trained for {} steps in {:.1} s in all ({}){kept}; run saved in {}",
         summary.steps,
         summary.seconds,
         losses.join(", "),
         dir.display()
     );
     Ok(())
+}
+
+/// Trains on a built-in problem into a new run folder.
+fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&LogRecord)) -> Result<(PathBuf, TrainingSummary)> {
+    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+    let mut config = TrainConfig::preset(&args.problem, args.model, args.preset);
+    args.knobs.apply(&mut config, problem.inn_widths());
+    config.validate()?;
+    let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem, args.model)));
+    run_folder::create(&dir)?;
+    let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
+    let trained = train::train_problem(problem.as_ref(), &config, context.seed, context.device, output);
+    Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
+}
+
+/// Trains on the user's pairs into a new run folder (named after the data by default).
+fn train_on_data(args: &TrainArgs, pairs: &str, context: Context, on_log: &mut dyn FnMut(&LogRecord)) -> Result<(PathBuf, TrainingSummary)> {
+    let data = &args.data;
+    let spec = DataSpec::new(pairs, data.x.as_deref().unwrap_or_default(), data.y.as_deref().unwrap_or_default(), data.val, data.simulator.clone())?;
+    let mut config = TrainConfig::preset(DATA_PROBLEM, args.model, args.preset);
+    args.knobs.apply(&mut config, inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64));
+    let stem = Path::new(pairs.trim_end_matches('/')).file_stem().map_or("data".into(), |stem| stem.to_string_lossy().into_owned());
+    let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{stem}-{}", args.model)));
+    run_folder::create(&dir)?;
+    let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
+    let trained = train::train_data(&spec, &config, context.seed, context.device, output);
+    Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
 }

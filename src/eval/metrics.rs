@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use crate::error::Result;
 use crate::loss::{mmd, YARDSTICK_WIDTHS};
 use crate::problem::gmm::{GaussianMixture, MODE_STD};
 use crate::problem::Problem;
@@ -14,10 +15,10 @@ pub fn posterior_mismatch(samples: &Tensor, reference: &Tensor) -> f64 {
 }
 
 /// Mean of ‖f(x) − y*‖₂ over the samples `x` of one observation `target` ([dim_y] or [1, dim_y]).
-pub fn resimulation_error(problem: &dyn Problem, x: &Tensor, target: &Tensor) -> f64 {
-    let y = tch::no_grad(|| problem.simulate(x));
+pub fn resimulation_error(problem: &dyn Problem, x: &Tensor, target: &Tensor) -> Result<f64> {
+    let y = tch::no_grad(|| problem.simulate(x))?;
     let target = target.to_device(y.device()).to_kind(y.kind()).view([1, -1]);
-    (y - target).square().sum_dim_intlist(1, false, Kind::Float).sqrt().mean(Kind::Float).double_value(&[])
+    Ok((y - target).square().sum_dim_intlist(1, false, Kind::Float).sqrt().mean(Kind::Float).double_value(&[]))
 }
 
 /// Calibration of posterior marginals.
@@ -103,7 +104,7 @@ mod tests {
     fn mode_scores_count_the_right_modes() {
         tch::manual_seed(6);
         let mixture = GaussianMixture::new(LabelMap::Some);
-        let (x, y) = mixture.sample_joint(20_000, Device::Cpu);
+        let (x, y) = mixture.sample_joint(20_000, Device::Cpu).unwrap();
         let colour0 = x.index_select(0, &y.argmax(1, false).eq(0).nonzero().view([-1]));
         let scores = mode_scores(&mixture, &colour0, 0);
         assert!(scores.precision > 0.985 && scores.recall == 1.0, "{scores:?}");

@@ -162,14 +162,14 @@ pub fn evaluate(
             y: Vec::<f64>::try_from(target.to_kind(Kind::Double))?,
             mismatch: posterior_mismatch(&own.narrow(0, 0, own.size()[0].min(2000)), &first),
             floor: posterior_mismatch(&first, &second),
-            resim_model: resimulation_error(problem, &own, &target),
-            resim_abc: resimulation_error(problem, reference, &target),
+            resim_model: resimulation_error(problem, &own, &target)?,
+            resim_abc: resimulation_error(problem, reference, &target)?,
         });
     }
     let mean = |f: fn(&TargetResult) -> f64| results.iter().map(f).sum::<f64>() / results.len().max(1) as f64;
 
     on_stage("calibration");
-    let (truth, y) = problem.sample_joint(settings.calibration_pairs, device);
+    let (truth, y) = problem.sample_joint(settings.calibration_pairs, device)?;
     let (pair_samples, _) = posterior(model, &y, settings.calibration_samples)?;
     let pair_samples = pair_samples.view([settings.calibration_pairs, settings.calibration_samples, -1]);
     let calibration = calibration(&pair_samples, &truth);
@@ -201,7 +201,7 @@ fn mixture_report(model: &Model, problem: &dyn Problem, device: Device) -> Resul
     let mixture = GaussianMixture::new(labels);
     let forward_accuracy = match model.spec.kind {
         ModelKind::Inn => {
-            let (x, y) = problem.sample_joint(10_000, device);
+            let (x, y) = problem.sample_joint(10_000, device)?;
             let predicted = predict_y(model, &x)?.argmax(1, false);
             Some(predicted.eq_tensor(&y.argmax(1, false)).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]))
         }

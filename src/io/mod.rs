@@ -1,6 +1,8 @@
-//! Reading and writing files: atomic writes, CSV tables.
+//! Reading and writing files: atomic writes, CSV tables, data sets in CSV or Parquet, column selections.
 
 pub mod atomic;
+pub mod columns;
+pub mod dataset;
 pub mod observations;
 pub mod table;
 

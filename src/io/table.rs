@@ -47,7 +47,12 @@ impl Table {
 /// Reads a CSV file whose first row names the columns and whose cells are all finite numbers.
 pub fn read_table(path: &Path) -> Result<Table> {
     let file = std::fs::File::open(path).map_err(|source| Error::io(path, source))?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
+    read_table_from(file, path)
+}
+
+/// Reads a CSV table like [`read_table`] from any reader; `path` names it in errors.
+pub fn read_table_from(input: impl std::io::Read, path: &Path) -> Result<Table> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(input);
     let names: Vec<String> = reader
         .headers()
         .map_err(|error| Error::csv(path, format!("cannot read the header: {error}")))?
@@ -95,6 +100,11 @@ pub fn read_table(path: &Path) -> Result<Table> {
 /// Writes a CSV file atomically: a header, then one row per row of `columns` (each [rows, k] tensors,
 /// concatenated side by side). Integer tensors are written as integers.
 pub fn write_table(path: &Path, names: &[String], columns: &[&Tensor]) -> Result<()> {
+    atomic::write_atomically(path, |writer| write_table_to(writer, path, names, columns))
+}
+
+/// Writes a CSV table like [`write_table`] to any writer; `path` names it in errors.
+pub fn write_table_to(writer: &mut dyn std::io::Write, path: &Path, names: &[String], columns: &[&Tensor]) -> Result<()> {
     let parts: Vec<(Vec<f64>, usize, bool)> = columns
         .iter()
         .map(|tensor| {
@@ -105,23 +115,21 @@ pub fn write_table(path: &Path, names: &[String], columns: &[&Tensor]) -> Result
         })
         .collect::<Result<_>>()?;
     let rows = parts.first().map_or(0, |(values, width, _)| values.len() / (*width).max(1));
-    atomic::write_atomically(path, |writer| {
-        let mut csv = csv::Writer::from_writer(writer);
-        let fail = |error: csv::Error| Error::csv(path, error.to_string());
-        csv.write_record(names).map_err(fail)?;
-        let mut record = Vec::with_capacity(names.len());
-        let mut buffer = ryu::Buffer::new();
-        for row in 0..rows {
-            record.clear();
-            for (values, width, integer) in &parts {
-                for &value in &values[row * width..(row + 1) * width] {
-                    record.push(if *integer { format!("{}", value as i64) } else { buffer.format(value).to_string() });
-                }
+    let mut csv = csv::Writer::from_writer(writer);
+    let fail = |error: csv::Error| Error::csv(path, error.to_string());
+    csv.write_record(names).map_err(fail)?;
+    let mut record = Vec::with_capacity(names.len());
+    let mut buffer = ryu::Buffer::new();
+    for row in 0..rows {
+        record.clear();
+        for (values, width, integer) in &parts {
+            for &value in &values[row * width..(row + 1) * width] {
+                record.push(if *integer { format!("{}", value as i64) } else { buffer.format(value).to_string() });
             }
-            csv.write_record(&record).map_err(fail)?;
         }
-        csv.flush().map_err(|source| Error::io(path, source))
-    })
+        csv.write_record(&record).map_err(fail)?;
+    }
+    csv.flush().map_err(|source| Error::io(path, source))
 }
 
 #[cfg(test)]

@@ -44,6 +44,18 @@ pub struct TrainingSummary {
     pub final_losses: BTreeMap<String, f64>,
     /// The settings training ran with.
     pub settings: serde_json::Value,
+    /// With held-out rows: the step whose model was kept, and its loss on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_validation: Option<BestValidation>,
+}
+
+/// The model kept by validation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestValidation {
+    /// The step after which it was taken.
+    pub step: u64,
+    /// Its loss on the held-out rows.
+    pub loss: f64,
 }
 
 /// The weights file a manifest belongs to.

@@ -86,6 +86,13 @@ impl GaussianMixture {
         (x.unsqueeze(1) - centres.unsqueeze(0)).square().sum_dim_intlist(2, false, x.kind()).argmin(1, false)
     }
 
+    /// `n` points and the modes that generated them.
+    fn draw(&self, n: i64, device: Device) -> (Tensor, Tensor) {
+        let modes = Tensor::randint(8, [n], (Kind::Int64, device));
+        let x = Self::centres(device).index_select(0, &modes) + Tensor::randn([n, 2], (Kind::Float, device)) * MODE_STD;
+        (x, modes)
+    }
+
     fn one_hot_colour(&self, modes: &Tensor) -> Tensor {
         self.mode_colours(modes.device()).index_select(0, modes).one_hot(COLOURS).to_kind(Kind::Float)
     }
@@ -102,19 +109,19 @@ impl Problem for GaussianMixture {
     }
 
     fn sample_prior(&self, n: i64, device: Device) -> Tensor {
-        self.sample_joint(n, device).0
+        self.draw(n, device).0
     }
 
     /// The colour of the nearest mode (the modes are ten standard deviations apart).
-    fn simulate(&self, x: &Tensor) -> Tensor {
-        self.one_hot_colour(&Self::nearest_mode(x))
+    fn simulate(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.one_hot_colour(&Self::nearest_mode(x)))
     }
 
-    fn sample_joint(&self, n: i64, device: Device) -> (Tensor, Tensor) {
-        let modes = Tensor::randint(8, [n], (Kind::Int64, device));
-        let x = Self::centres(device).index_select(0, &modes) + Tensor::randn([n, 2], (Kind::Float, device)) * MODE_STD;
-        let y = self.one_hot_colour(&modes);
-        (x, y)
+
+    /// The label is the colour of the generating mode.
+    fn sample_joint(&self, n: i64, device: Device) -> Result<(Tensor, Tensor)> {
+        let (x, modes) = self.draw(n, device);
+        Ok((x, self.one_hot_colour(&modes)))
     }
 
     fn inn_widths(&self) -> (i64, i64) {
@@ -130,10 +137,10 @@ mod tests {
     fn labels_follow_the_map() {
         tch::manual_seed(0);
         let problem = GaussianMixture::new(LabelMap::Some);
-        let (x, y) = problem.sample_joint(10_000, Device::Cpu);
+        let (x, y) = problem.sample_joint(10_000, Device::Cpu).unwrap();
         assert_eq!(y.size(), [10_000, 8]);
         // The simulated colour agrees with the generating mode's colour.
-        assert!(problem.simulate(&x).equal(&y));
+        assert!(problem.simulate(&x).unwrap().equal(&y));
         let counts = Vec::<f32>::try_from(y.sum_dim_intlist(0, false, Kind::Float)).unwrap();
         assert!((counts[0] / 10_000.0 - 0.5).abs() < 0.03, "{counts:?}");
         assert_eq!(&counts[4..], &[0.0; 4]);

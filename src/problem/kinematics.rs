@@ -6,6 +6,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::{numbered, Problem};
+use crate::error::Result;
 use crate::model::checkpoint::ProblemInfo;
 
 /// Prior standard deviations of (rail height, angle 1, angle 2, angle 3).
@@ -49,11 +50,11 @@ impl Problem for Kinematics {
         Tensor::randn([n, 4], (Kind::Float, device)) * std
     }
 
-    fn simulate(&self, x: &Tensor) -> Tensor {
+    fn simulate(&self, x: &Tensor) -> Result<Tensor> {
         let (across, up) = Self::segments(x);
         let reach = across.sum_dim_intlist(1, true, x.kind());
         let height = x.narrow(1, 0, 1) + up.sum_dim_intlist(1, true, x.kind());
-        Tensor::cat(&[reach, height], 1)
+        Ok(Tensor::cat(&[reach, height], 1))
     }
 
     fn inn_widths(&self) -> (i64, i64) {
@@ -69,12 +70,12 @@ mod tests {
     fn end_point_of_known_poses() {
         // Straight arm at height 0.1: reaches (2, 0.1); folded up by 90°: (0, 2.1).
         let x = Tensor::from_slice(&[0.1f32, 0.0, 0.0, 0.0, 0.1, std::f32::consts::FRAC_PI_2, 0.0, 0.0]).view([2, 4]);
-        let y = Vec::<f32>::try_from(Kinematics.simulate(&x).view([-1])).unwrap();
+        let y = Vec::<f32>::try_from(Kinematics.simulate(&x).unwrap().view([-1])).unwrap();
         let expected = [2.0, 0.1, 0.0, 2.1];
         assert!(y.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{y:?}");
         let joints = Kinematics::joints(&x);
         assert_eq!(joints.size(), [2, 4, 2]);
-        assert!(joints.select(1, 3).allclose(&Kinematics.simulate(&x), 1e-6, 1e-6, false));
+        assert!(joints.select(1, 3).allclose(&Kinematics.simulate(&x).unwrap(), 1e-6, 1e-6, false));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Inverse problems: a prior over x and a forward process x → y, as batched tensor code on a device.
 
+pub mod data;
 pub mod gmm;
 pub mod kinematics;
+pub mod simulator;
 
 use std::collections::BTreeMap;
 
@@ -18,14 +20,15 @@ pub trait Problem: Send + Sync {
     /// `n` draws from the prior, shape [n, dim_x], float32 on `device`.
     fn sample_prior(&self, n: i64, device: Device) -> Tensor;
 
-    /// The forward process applied to each row of `x`: shape [rows, dim_y].
-    fn simulate(&self, x: &Tensor) -> Tensor;
+    /// The forward process applied to each row of `x`: shape [rows, dim_y]. Fails only for an
+    /// external simulator (or a problem without one).
+    fn simulate(&self, x: &Tensor) -> Result<Tensor>;
 
     /// `n` draws of (x, y) from the joint distribution.
-    fn sample_joint(&self, n: i64, device: Device) -> (Tensor, Tensor) {
+    fn sample_joint(&self, n: i64, device: Device) -> Result<(Tensor, Tensor)> {
         let x = self.sample_prior(n, device);
-        let y = self.simulate(&x);
-        (x, y)
+        let y = self.simulate(&x)?;
+        Ok((x, y))
     }
 
     /// Default widths (z, total) of the paper's INN for this problem.
@@ -66,6 +69,18 @@ pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn
         },
         _ => Err(Error::invalid(format!("unknown problem '{name}': expected one of {}", BUILTIN.join(", ")))),
     }
+}
+
+/// The problem a run was trained on: a built-in one, or its data (read again) with its external
+/// simulator, which `simulator` replaces when given.
+pub fn of_run(info: &ProblemInfo, simulator: Option<String>, device: Device) -> Result<Box<dyn Problem>> {
+    if info.name == data::DATA_PROBLEM {
+        return Ok(Box::new(data::DataProblem::of_run(info, simulator, device)?));
+    }
+    if simulator.is_some() {
+        return Err(Error::invalid(format!("--simulator is for runs trained on data; '{}' has its own forward process", info.name)));
+    }
+    builtin(&info.name, &info.options)
 }
 
 /// Numbered column names: `prefix1 … prefixN`.

@@ -33,31 +33,58 @@ impl Objective for Bidirectional {
     }
 
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, progress: f64) -> Tensor {
-        let dims = model.spec.dims;
-        let options = (x.kind(), x.device());
-        let noisy_y = y + Tensor::randn(y.size(), options) * self.y_noise;
+        let noisy_y = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
+        let forward = self.forward_terms(model, x, &noisy_y);
+        (&forward.l_y + &forward.l_z).backward();
+        let (l_x, l_rec) = self.inverse_terms(model, x, &noisy_y, &forward, inverse_ramp(progress));
+        (&l_x + &l_rec).backward();
+        Tensor::stack(&[forward.l_y, forward.l_z, l_x, l_rec], 0).detach()
+    }
 
-        // Forward: x → [z, pad, y].
+    fn validation_loss(&self, model: &Model, x: &Tensor, y: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            let forward = self.forward_terms(model, x, y);
+            let (l_x, l_rec) = self.inverse_terms(model, x, y, &forward, 1.0);
+            forward.l_y + forward.l_z + l_x + l_rec
+        })
+    }
+}
+
+/// What the forward pass gives the inverse pass.
+struct ForwardTerms {
+    l_y: Tensor,
+    l_z: Tensor,
+    /// x padded to the network's width.
+    u: Tensor,
+    /// The network's z.
+    z: Tensor,
+}
+
+impl Bidirectional {
+    /// Forward: x → [z, pad, y]; L_y (with the padding pushed to zero) and L_z.
+    fn forward_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor) -> ForwardTerms {
+        let dims = model.spec.dims;
         let u = dims.pad_x(x, self.pad_noise);
         let (v, _) = model.network.forward(&u, None);
         let (z, pad, predicted_y) = dims.split_zy(&v);
-        let l_y = (predicted_y.mse_loss(&noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * self.weights.y;
-        let prior_z = Tensor::randn(z.size(), options);
-        let l_z = mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, &noisy_y], 1), &self.kernel_widths)
+        let l_y = (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * self.weights.y;
+        let prior_z = Tensor::randn(z.size(), (z.kind(), z.device()));
+        let l_z = mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths)
             * self.weights.z;
-        (&l_y + &l_z).backward();
+        ForwardTerms { l_y, l_z, u, z }
+    }
 
-        // Inverse: fresh z with the observed y must give samples distributed like the prior of x;
-        // the network's own z must give back x.
-        let fresh = dims.join_zy(&Tensor::randn(z.size(), options), &noisy_y, self.pad_noise);
+    /// Inverse: fresh z with the observed y must give samples distributed like the prior of x (L_x,
+    /// weighted by `ramp`); the network's own z must give back x (reconstruction).
+    fn inverse_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor, forward: &ForwardTerms, ramp: f64) -> (Tensor, Tensor) {
+        let dims = model.spec.dims;
+        let fresh = dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise);
         let (u_fresh, _) = model.network.inverse(&fresh, None);
-        let l_x = mmd(&dims.unpad_x(&u_fresh), x, &self.kernel_widths) * (self.weights.x * inverse_ramp(progress));
-        let own = dims.join_zy(&z.detach(), &noisy_y, self.pad_noise);
+        let l_x = mmd(&dims.unpad_x(&u_fresh), x, &self.kernel_widths) * (self.weights.x * ramp);
+        let own = dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise);
         let (u_own, _) = model.network.inverse(&own, None);
-        let l_rec = u_own.mse_loss(&u, Reduction::Mean) * self.weights.reconstruction;
-        (&l_x + &l_rec).backward();
-
-        Tensor::stack(&[l_y, l_z, l_x, l_rec], 0).detach()
+        let l_rec = u_own.mse_loss(&forward.u, Reduction::Mean) * self.weights.reconstruction;
+        (l_x, l_rec)
     }
 }
 

@@ -8,18 +8,20 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use super::config::TrainConfig;
 use super::objective::Objective;
 use crate::error::{Error, Result};
-use crate::model::checkpoint::TrainingSummary;
+use crate::model::checkpoint::{BestValidation, TrainingSummary};
 use crate::model::Model;
 use crate::problem::Problem;
 
 /// Where training batches come from.
 pub enum TrainingData<'a> {
-    /// A fixed set of raw rows, reshuffled every epoch.
+    /// A fixed set of raw rows, reshuffled every epoch, with optional held-out rows.
     Fixed {
         /// Rows of x.
         x: Tensor,
         /// Rows of y.
         y: Tensor,
+        /// Held-out rows (x, y): their loss is logged, and the model with the lowest one is kept.
+        validation: Option<(Tensor, Tensor)>,
     },
     /// Fresh draws from the problem's joint distribution every step.
     Fresh(&'a dyn Problem),
@@ -42,6 +44,44 @@ pub struct LogRecord {
     pub losses: Vec<(&'static str, f64)>,
     /// Training rows per second since the previous record.
     pub samples_per_second: f64,
+    /// Loss on the held-out rows, when there are any.
+    pub validation: Option<f64>,
+}
+
+/// Held-out rows are scored in at most this many batches (a fixed subset when there are more).
+const VALIDATION_BATCHES: i64 = 4;
+
+/// Held-out rows and the best model on them so far.
+struct Validation {
+    x: Tensor,
+    y: Tensor,
+    best: Option<(f64, u64)>,
+    best_model: Model,
+}
+
+impl Validation {
+    /// The mean loss of `model` on the held-out rows, in batches of `batch`.
+    fn loss(&self, model: &Model, objective: &dyn Objective, batch: i64) -> Result<f64> {
+        let rows = self.x.size()[0];
+        let batches = (rows / batch).clamp(1, VALIDATION_BATCHES);
+        let total = (0..batches)
+            .map(|index| {
+                let (start, length) = (index * batch, batch.min(rows));
+                objective.validation_loss(model, &self.x.narrow(0, start, length), &self.y.narrow(0, start, length))
+            })
+            .fold(Tensor::zeros([], (Kind::Float, model.device())), |sum, loss| sum + loss);
+        Ok(total.double_value(&[]) / batches as f64)
+    }
+
+    /// Scores `model` at `step`; keeps a copy of it when it is the best so far.
+    fn check(&mut self, model: &Model, objective: &dyn Objective, batch: i64, step: u64) -> Result<f64> {
+        let loss = self.loss(model, objective, batch)?;
+        if loss.is_finite() && self.best.map_or(true, |(best, _)| loss < best) {
+            self.best_model.vars.copy(&model.vars)?;
+            self.best = Some((loss, step));
+        }
+        Ok(loss)
+    }
 }
 
 /// Callbacks of the training loop: stop request, log records, checkpoints.
@@ -77,10 +117,16 @@ pub fn fit(
     let adam = nn::Adam { beta1: 0.9, beta2: 0.999, wd: config.weight_decay, eps: 1e-6, amsgrad: false };
     let mut optimiser = adam.build(&model.vars, config.lr)?;
     let standardise = |x: &Tensor, y: &Tensor| (model.spec.x_scale.apply(x), model.spec.y_scale.apply(y));
+    let mut validation = None;
     let data = match data {
-        TrainingData::Fixed { x, y } => {
+        TrainingData::Fixed { x, y, validation: held_out } => {
+            if let Some((x, y)) = held_out {
+                let (x, y) = standardise(&x.to_device(device), &y.to_device(device));
+                let best_model = Model::new(model.spec.clone(), device)?;
+                validation = Some(Validation { x, y, best: None, best_model });
+            }
             let (x, y) = standardise(&x.to_device(device), &y.to_device(device));
-            TrainingData::Fixed { x, y }
+            TrainingData::Fixed { x, y, validation: None }
         }
         fresh => fresh,
     };
@@ -129,6 +175,10 @@ pub fn fit(
                 lr,
                 losses: objective.terms().iter().copied().zip(means.iter().copied()).collect(),
                 samples_per_second: ((step - last_log.1) as f64 * config.batch as f64) / seconds,
+                validation: match validation.as_mut() {
+                    Some(validation) if step > 0 => Some(validation.check(model, objective, config.batch, step)?),
+                    _ => None,
+                },
             };
             if step > last_log.1 {
                 summary.final_losses = record.losses.iter().map(|(name, value)| (name.to_string(), *value)).collect();
@@ -140,17 +190,28 @@ pub fn fit(
         }
         summary.steps = step;
         summary.seconds = start.elapsed().as_secs_f64();
+        // With held-out rows, the checkpoint is the best model on them.
+        let (kept, best) = match &validation {
+            Some(Validation { best: Some((loss, step)), best_model, .. }) => {
+                (best_model, Some(BestValidation { step: *step, loss: *loss }))
+            }
+            _ => (&*model, None),
+        };
+        summary.best_validation = best;
         if finished {
-            (hooks.on_checkpoint)(model, &summary)?;
+            (hooks.on_checkpoint)(kept, &summary)?;
+            if let Some(Validation { best: Some(_), best_model, .. }) = &validation {
+                model.vars.copy(&best_model.vars)?;
+            }
             return Ok(summary);
         }
         if checked && last_checkpoint.elapsed() >= config.checkpoint_every {
-            (hooks.on_checkpoint)(model, &summary)?;
+            (hooks.on_checkpoint)(kept, &summary)?;
             last_checkpoint = Instant::now();
         }
 
         let (x, y) = match &data {
-            TrainingData::Fixed { x, y } => {
+            TrainingData::Fixed { x, y, .. } => {
                 let within = step as i64 % batches_per_epoch;
                 if within == 0 {
                     order = Tensor::randperm(rows, (Kind::Int64, device));
@@ -159,7 +220,7 @@ pub fn fit(
                 (x.index_select(0, &index), y.index_select(0, &index))
             }
             TrainingData::Fresh(problem) => {
-                let (x, y) = problem.sample_joint(config.batch, device);
+                let (x, y) = problem.sample_joint(config.batch, device)?;
                 standardise(&x, &y)
             }
         };

@@ -25,4 +25,11 @@ impl Objective for MaximumLikelihood {
         loss.backward();
         loss.detach().unsqueeze(0)
     }
+
+    fn validation_loss(&self, model: &Model, x: &Tensor, y: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            let (z, log_det) = model.network.forward(x, Some(y));
+            negative_log_likelihood(&z, &log_det)
+        })
+    }
 }

@@ -13,11 +13,12 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
-    /// Creates `path` with a header for the given loss terms.
-    pub fn create(path: &Path, terms: &[&str]) -> Result<Self> {
+    /// Creates `path` with a header for the given loss terms (and `val_loss` when `validation`).
+    pub fn create(path: &Path, terms: &[&str], validation: bool) -> Result<Self> {
         let file = File::create(path).map_err(|source| Error::io(path, source))?;
         let mut log = MetricsLog { writer: csv::Writer::from_writer(file), path: path.to_path_buf() };
-        let header = ["step", "elapsed_s", "epoch", "lr", "samples_per_s"].iter().chain(terms).copied();
+        let validation = validation.then_some("val_loss");
+        let header = ["step", "elapsed_s", "epoch", "lr", "samples_per_s"].iter().chain(terms).copied().chain(validation);
         log.writer.write_record(header).map_err(|error| log.error(error))?;
         Ok(log)
     }
@@ -32,7 +33,7 @@ impl MetricsLog {
     pub fn write(&mut self, record: &LogRecord) -> Result<()> {
         let fixed = [record.elapsed, record.epoch, record.lr, record.samples_per_second];
         let row = std::iter::once(record.step.to_string())
-            .chain(fixed.iter().chain(record.losses.iter().map(|(_, value)| value)).map(|v| format!("{v:.6e}")));
+            .chain(fixed.iter().chain(record.losses.iter().map(|(_, value)| value)).chain(&record.validation).map(|v| format!("{v:.6e}")));
         self.writer.write_record(row).map_err(|error| self.error(error))?;
         self.writer.flush().map_err(|source| Error::io(&self.path, source))
     }

@@ -15,9 +15,10 @@ use tch::{Device, Tensor};
 pub use config::{LossWeights, Preset, Stop, TrainConfig};
 pub use fit::{fit, Hooks, LogRecord, TrainingData};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
 use crate::model::{Dims, Model, ModelKind, ModelSpec, Standardiser};
+use crate::problem::data::{held_out, inn_widths, split_rows, DataSpec, DATA_PROBLEM};
 use crate::problem::Problem;
 use bidirectional::Bidirectional;
 use likelihood::MaximumLikelihood;
@@ -76,14 +77,29 @@ pub struct RunOutput<'a> {
 }
 
 /// The training data of a built-in problem: a fixed set, or fresh draws (with rows to fit scales on).
-fn problem_data<'a>(problem: &'a dyn Problem, config: &TrainConfig, device: Device) -> (TrainingData<'a>, (Tensor, Tensor)) {
-    if config.fresh {
-        (TrainingData::Fresh(problem), problem.sample_joint(SCALE_ROWS, device))
+fn problem_data<'a>(problem: &'a dyn Problem, config: &TrainConfig, device: Device) -> Result<(TrainingData<'a>, (Tensor, Tensor))> {
+    Ok(if config.fresh {
+        (TrainingData::Fresh(problem), problem.sample_joint(SCALE_ROWS, device)?)
     } else {
-        let (x, y) = problem.sample_joint(config.samples, device);
+        let (x, y) = problem.sample_joint(config.samples, device)?;
         let scale_rows = (x.shallow_clone(), y.shallow_clone());
-        (TrainingData::Fixed { x, y }, scale_rows)
+        (TrainingData::Fixed { x, y, validation: None }, scale_rows)
+    })
+}
+
+/// The training data of a data problem: its pairs less the held-out rows, which validate. Sets
+/// `config.samples` to the number of training rows.
+fn pairs_data(spec: &DataSpec, config: &mut TrainConfig) -> Result<TrainingData<'static>> {
+    if config.fresh {
+        return Err(Error::invalid("--fresh draws from a built-in problem; it cannot be used with --data"));
     }
+    let (x, y) = spec.read()?;
+    let mask = held_out(x.size()[0], spec.validation);
+    let ((x, x_held_out), (y, y_held_out)) = (split_rows(&x, &mask), split_rows(&y, &mask));
+    config.samples = x.size()[0];
+    config.validate()?;
+    let validation = (x_held_out.size()[0] > 0).then_some((x_held_out, y_held_out));
+    Ok(TrainingData::Fixed { x, y, validation })
 }
 
 /// Trains a model on a built-in problem into a new run folder: writes `metrics.csv` as it goes and
@@ -96,38 +112,60 @@ pub fn train_problem(
     output: RunOutput<'_>,
 ) -> Result<(Model, TrainingSummary)> {
     config.validate()?;
-    let (data, scale_rows) = problem_data(problem, config, device);
+    let (data, scale_rows) = problem_data(problem, config, device)?;
     let model = new_model(config, &problem.info(), problem.inn_widths(), (&scale_rows.0, &scale_rows.1), seed, device)?;
     drop(scale_rows);
-    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms())?;
-    continue_training(model, problem, data, config, TrainingSummary::default(), metrics, output)
+    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), false)?;
+    continue_training(model, problem.info(), data, config, TrainingSummary::default(), metrics, output)
 }
 
-/// Continues training the checkpoint in `output.dir` on its built-in problem with fresh training data,
-/// until the limits of `stop` (counted from now); the log and the checkpoint are extended in place.
-pub fn resume_problem(device: Device, stop: Stop, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
+/// Trains a model on the pairs of `spec` into a new run folder. x and y are always standardised;
+/// the held-out rows are scored at every log record, and the checkpoint is the model that scored best.
+pub fn train_data(
+    spec: &DataSpec,
+    config: &TrainConfig,
+    seed: u64,
+    device: Device,
+    output: RunOutput<'_>,
+) -> Result<(Model, TrainingSummary)> {
+    let mut config = TrainConfig { standardise: true, ..config.clone() };
+    let data = pairs_data(spec, &mut config)?;
+    let TrainingData::Fixed { x, y, validation } = &data else { unreachable!("pairs are a fixed set") };
+    let widths = inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
+    let model = new_model(&config, &spec.info(), widths, (x, y), seed, device)?;
+    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
+    continue_training(model, spec.info(), data, &config, TrainingSummary::default(), metrics, output)
+}
+
+/// Continues training the checkpoint in `output.dir` on its problem (built-in: fresh training data;
+/// data: the same pairs and split), until the limits of `stop` (counted from now); the log and the
+/// checkpoint are extended in place.
+pub fn resume(device: Device, stop: Stop, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
     let loaded = checkpoint::load(output.dir, device)?;
-    let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
     let mut config: TrainConfig = serde_json::from_value(loaded.training.settings.clone())
-        .map_err(|error| crate::Error::checkpoint(output.dir, format!("cannot read the training settings: {error}")))?;
+        .map_err(|error| Error::checkpoint(output.dir, format!("cannot read the training settings: {error}")))?;
     config.stop = stop;
     config.validate()?;
-    let (data, _) = problem_data(problem.as_ref(), &config, device);
     let metrics = MetricsLog::append(&output.dir.join("metrics.csv"))?;
-    continue_training(loaded.model, problem.as_ref(), data, &config, loaded.training, metrics, output)
+    if loaded.problem.name == DATA_PROBLEM {
+        let data = pairs_data(&DataSpec::from_info(&loaded.problem)?, &mut config)?;
+        return continue_training(loaded.model, loaded.problem, data, &config, loaded.training, metrics, output);
+    }
+    let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
+    let (data, _) = problem_data(problem.as_ref(), &config, device)?;
+    continue_training(loaded.model, problem.info(), data, &config, loaded.training, metrics, output)
 }
 
 /// The loop of [`fit`] with the run folder's log and checkpoints, counting on from `previous`.
 fn continue_training(
     mut model: Model,
-    problem: &dyn Problem,
+    info: ProblemInfo,
     data: TrainingData<'_>,
     config: &TrainConfig,
     previous: TrainingSummary,
     mut metrics: MetricsLog,
     output: RunOutput<'_>,
 ) -> Result<(Model, TrainingSummary)> {
-    let info = problem.info();
     let dir = output.dir;
     let on_log = output.on_log;
     let with_previous = |summary: &TrainingSummary| TrainingSummary {

@@ -13,4 +13,8 @@ pub trait Objective {
     /// model's variables, and returns the detached term values as a 1-D tensor (no host sync).
     /// `progress` runs from 0 to 1 over training (for ramps).
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, progress: f64) -> Tensor;
+
+    /// The loss on held-out standardised rows, all terms at full weight, without noise on y and
+    /// without gradients: a scalar tensor (no host sync).
+    fn validation_loss(&self, model: &Model, x: &Tensor, y: &Tensor) -> Tensor;
 }

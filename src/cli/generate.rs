@@ -1,0 +1,45 @@
+//! `innfer generate`: draws (x, y) pairs of a built-in problem into CSV or Parquet.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use innfer::io::dataset::write_columns;
+use innfer::problem;
+use tch::Tensor;
+
+use super::observations::parse_count;
+use super::train::problem_options;
+use super::Context;
+
+/// Draw (x, y) pairs of a built-in problem from its prior and forward process, to a .csv or
+/// .parquet file: data in the form `train --data` reads.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The problem: kinematics or gmm.
+    #[arg(long, default_value = "kinematics")]
+    pub problem: String,
+
+    /// Colouring of the gmm modes: some or all.
+    #[arg(long, value_name = "MAP")]
+    pub labels: Option<String>,
+
+    /// Number of pairs, e.g. 1e6.
+    #[arg(long, value_parser = parse_count)]
+    pub n: i64,
+
+    /// Output file: .csv or .parquet; columns x1…, y1….
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Runs `innfer generate`.
+pub fn run(args: GenerateArgs, context: Context) -> Result<()> {
+    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+    let info = problem.info();
+    let (x, y) = problem.sample_joint(args.n, context.device)?;
+    let names: Vec<String> = info.x_names.iter().chain(&info.y_names).cloned().collect();
+    write_columns(&args.out, &names, &Tensor::cat(&[x, y], 1))?;
+    eprintln!("{} pairs of {} written to {}", args.n, args.problem, args.out.display());
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! `innfer simulate`: a built-in forward process as a filter, CSV in, CSV out.
+
+use std::path::Path;
+
+use anyhow::Result;
+use clap::Args;
+use innfer::io::table::{read_table_from, write_table_to};
+use innfer::problem;
+
+use super::train::problem_options;
+use super::Context;
+
+/// Apply a built-in forward process to x rows read as CSV from stdin, writing y rows as CSV to
+/// stdout: the protocol of `--simulator`, so a built-in problem can stand in for an external one.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The problem: kinematics or gmm.
+    #[arg(long, default_value = "kinematics")]
+    pub problem: String,
+
+    /// Colouring of the gmm modes: some or all.
+    #[arg(long, value_name = "MAP")]
+    pub labels: Option<String>,
+}
+
+/// Runs `innfer simulate`.
+pub fn run(args: SimulateArgs, context: Context) -> Result<()> {
+    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+    let info = problem.info();
+    let input = Path::new("standard input");
+    let x = read_table_from(std::io::stdin().lock(), input)?.select(&info.x_names, input)?;
+    let y = problem.simulate(&x.to_device(context.device))?;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    write_table_to(&mut stdout, Path::new("standard output"), &info.y_names, &[&y])?;
+    Ok(())
+}
