@@ -6,6 +6,7 @@
 #   INNFER_CACHE   cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/innfer)
 #   INNFER_VENV    the virtual environment itself (default $INNFER_CACHE/venv-torch-2.11.0)
 #   INNFER_PYTHON  the Python 3 used to create it (default python3)
+#   INNFER_SBIBM   where the sbibm reference posteriors go (default $INNFER_CACHE/sbibm-1.1.0)
 #
 # Use as:  eval "$(scripts/setup.sh)"
 set -euo pipefail
@@ -16,6 +17,8 @@ cache="${INNFER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/innfer}"
 venv="${INNFER_VENV:-$cache/venv-torch-$torch_version}"
 python="${INNFER_PYTHON:-python3}"
 stamp="$venv/.innfer-ready"
+sbibm_version="1.1.0"
+sbibm="${INNFER_SBIBM:-$cache/sbibm-$sbibm_version}"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 ready() { [[ -f "$stamp" && "$(cat "$stamp")" == "${requirements[*]}" ]]; }
@@ -39,8 +42,26 @@ if ! ready; then
     flock -u 9
 fi
 
+# The observations and reference posteriors of four sbibm tasks, from the sbibm wheel (18 MB; its
+# dependencies are not installed): `innfer eval --metric c2st` and scripts/sbibm.sh compare with them.
+if [[ ! -f "$sbibm/.innfer-ready" ]]; then
+    mkdir -p "$cache"
+    exec 9>"$cache/setup.lock"
+    flock 9
+    if [[ ! -f "$sbibm/.innfer-ready" ]]; then
+        log "fetching the sbibm $sbibm_version reference posteriors into $sbibm (first run only)"
+        wheels="$(mktemp -d)"
+        "$venv/bin/python" -m pip download --quiet --no-deps --dest "$wheels" "sbibm==$sbibm_version" >&2
+        "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/fetch_sbibm.py" "$wheels"/sbibm-*.whl "$sbibm" >&2
+        rm -rf "$wheels"
+        touch "$sbibm/.innfer-ready"
+    fi
+    flock -u 9
+fi
+
 cat <<VARS
 export VIRTUAL_ENV="$venv"
 export PATH="$venv/bin:\$PATH"
 export LIBTORCH_USE_PYTORCH=1
+export INNFER_SBIBM="$sbibm"
 VARS

@@ -20,7 +20,7 @@ use super::{progress, Context};
 /// the forward process its --simulator.
 #[derive(Debug, Args)]
 pub struct AbcArgs {
-    /// The problem: kinematics or gmm.
+    /// The problem: kinematics, gmm, or an sbibm task (two_moons, gaussian_mixture, slcp, gaussian_linear).
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
 

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::Args;
+use innfer::eval::c2st::{c2st_of_model, C2stSettings};
 use innfer::eval::{evaluate, EvalSettings, Reference};
+use innfer::io::observations::read_observations;
+use innfer::problem::sbibm::Task;
 use innfer::io::atomic::write_atomically;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint;
@@ -44,6 +47,69 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub simulator: SimulatorArgs,
+
+    /// abc: mismatch, re-simulation error and calibration against rejection ABC (and the mixture's
+    /// scores); c2st: sbibm's classifier two-sample test against reference samples, per observation
+    /// (an sbibm task's ten observations and reference posteriors by default).
+    #[arg(long, default_value = "abc")]
+    pub metric: Metric,
+}
+
+/// What `innfer eval` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Metric {
+    /// The yardsticks against rejection ABC.
+    Abc,
+    /// The classifier two-sample test against reference samples.
+    C2st,
+}
+
+/// The folder of sbibm's reference files that scripts/setup.sh writes.
+fn sbibm_folder() -> PathBuf {
+    if let Some(folder) = std::env::var_os("INNFER_SBIBM") {
+        return PathBuf::from(folder);
+    }
+    let cache = std::env::var_os("INNFER_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+        base.join("innfer")
+    });
+    cache.join("sbibm-1.1.0")
+}
+
+/// Runs `innfer eval --metric c2st`.
+fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint) -> Result<()> {
+    let info = &loaded.problem;
+    let task_files = sbibm_folder().join(&info.name);
+    let observations = if args.observations.given() {
+        args.observations.read(&info.y_names)?
+    } else if Task::named(&info.name).is_some() {
+        read_observations(&task_files.join("observations.csv"), &info.y_names)
+            .with_context(|| "the sbibm reference files are missing: run scripts/setup.sh (or give --observations and --reference)")?
+    } else {
+        bail!("--metric c2st needs --observations and --reference (built in only for the sbibm tasks)")
+    };
+    let reference_path = match &args.reference {
+        Some(path) => path.clone(),
+        None if Task::named(&info.name).is_some() => task_files.join("reference.csv"),
+        None => bail!("--metric c2st needs --reference REF.csv: obs and the x columns, samples of each observation's posterior"),
+    };
+    let reference = read_reference(&reference_path, &info.x_names, observations.size()[0])?;
+    eprintln!("eval: C2ST of {} observation(s)", observations.size()[0]);
+    let report = c2st_of_model(&loaded.model, &observations, &reference, &C2stSettings::default())?;
+    let mut table = String::from("| observation | C2ST |\n|---|---|\n");
+    for (index, value) in report.per_observation.iter().enumerate() {
+        table.push_str(&format!("| {} | {value:.3} |\n", index + 1));
+    }
+    table.push_str(&format!("| mean | {:.3} |\n", report.mean));
+    let json_path = args.run.join("c2st.json");
+    write_atomically(&json_path, |writer| {
+        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::csv(&json_path, error.to_string()))
+    })?;
+    println!("{table}");
+    eprintln!("{} samples per observation; written {}", report.samples, json_path.display());
+    Ok(())
 }
 
 /// Default targets: y of draws from the joint (kinematics), or one per colour (gmm).
@@ -58,7 +124,7 @@ fn default_targets(problem: &dyn Problem, count: i64, device: Device) -> innfer:
 }
 
 /// Reads a reference CSV (obs, x columns, …) into one tensor of samples per observation.
-fn read_reference(path: &PathBuf, x_names: &[String], observations: i64) -> Result<Reference> {
+fn read_reference(path: &std::path::Path, x_names: &[String], observations: i64) -> Result<Reference> {
     let table = read_table(path)?;
     let obs = table.select(&["obs".to_string()], path)?.view([-1]).to_kind(Kind::Int64);
     let x = table.select(x_names, path)?;
@@ -72,6 +138,9 @@ fn read_reference(path: &PathBuf, x_names: &[String], observations: i64) -> Resu
 /// Runs `innfer eval`.
 pub fn run(args: EvalArgs, context: Context) -> Result<()> {
     let loaded = checkpoint::load(&args.run, context.device)?;
+    if args.metric == Metric::C2st {
+        return run_c2st(&args, &loaded);
+    }
     let info = &loaded.problem;
     let problem = args.simulator.problem_of(info, context.device)?;
     let targets = if args.observations.given() {

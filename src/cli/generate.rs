@@ -16,7 +16,7 @@ use super::Context;
 /// .parquet file: data in the form `train --data` reads.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// The problem: kinematics or gmm.
+    /// The problem: kinematics, gmm, or an sbibm task (two_moons, gaussian_mixture, slcp, gaussian_linear).
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
 

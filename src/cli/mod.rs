@@ -55,7 +55,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train an invertible network on a problem or on your (x, y) pairs (writes a run folder).
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Draw posterior samples for observations from a trained run.
     Sample(sample::SampleArgs),
     /// Rejection ABC: the reference the models are measured against.
@@ -95,7 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let context = Context { device, seed: cli.seed };
     match cli.command {
         None => main_job::run(cli.main_job, context),
-        Some(Command::Train(args)) => train::run(args, context),
+        Some(Command::Train(args)) => train::run(*args, context),
         Some(Command::Sample(args)) => sample::run(args, context),
         Some(Command::Abc(args)) => abc::run(args, context),
         Some(Command::Eval(args)) => eval::run(args, context),

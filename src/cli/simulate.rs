@@ -14,7 +14,7 @@ use super::Context;
 /// stdout: the protocol of `--simulator`, so a built-in problem can stand in for an external one.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The problem: kinematics or gmm.
+    /// The problem: kinematics, gmm, or an sbibm task (two_moons, gaussian_mixture, slcp, gaussian_linear).
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
 

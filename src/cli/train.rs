@@ -8,7 +8,8 @@ use anyhow::Result;
 use clap::Args;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem;
-use innfer::problem::data::{inn_widths, DataSpec, DATA_PROBLEM};
+use innfer::problem::data::{DataSpec, DATA_PROBLEM};
+use innfer::problem::default_inn_widths;
 use innfer::model::checkpoint::TrainingSummary;
 use innfer::train::{self, LogRecord, Preset, RunOutput, Stop, TrainConfig};
 
@@ -21,7 +22,8 @@ use super::{progress, run_folder, Context};
 /// and the run keeps the model that does best on them.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The problem: kinematics (arm on a rail) or gmm (eight-mode Gaussian mixture).
+    /// The problem: kinematics (arm on a rail), gmm (eight-mode Gaussian mixture), or an sbibm task:
+    /// two_moons, gaussian_mixture, slcp, gaussian_linear.
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
 
@@ -57,7 +59,7 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// Simulated pairs: a .csv or .parquet file, a folder of them (shards), or a glob like 'out/*.parquet'.
-    #[arg(long, value_name = "PAIRS", conflicts_with_all = ["problem", "labels"], requires_all = ["x", "y"])]
+    #[arg(long, value_name = "PAIRS", conflicts_with_all = ["problem", "labels", "simulations"], requires_all = ["x", "y"])]
     pub data: Option<String>,
 
     /// The x columns (the unknowns): names separated by commas, or ranges such as theta1..theta5.
@@ -67,10 +69,6 @@ pub struct DataArgs {
     /// The y columns (the observations), like --x.
     #[arg(long = "y", value_name = "COLUMNS", requires = "data")]
     pub y: Option<String>,
-
-    /// Share of the rows held out to validate (and to pick the best checkpoint); 0 for none.
-    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
-    pub val: f64,
 
     /// The forward process, for `eval`, `abc` and `sample --resimulate` of this run: a command that
     /// reads x rows as CSV (with a header) on stdin and writes y rows as CSV on stdout.
@@ -96,6 +94,17 @@ pub struct Knobs {
     /// Draw fresh samples every step instead of a fixed training set.
     #[arg(long)]
     pub fresh: bool,
+    /// Train on exactly N simulations of the problem (sbibm's budgets: 1e3, 1e4, 1e5), part of them
+    /// held out (--val) to stop early (--patience, default 20 epochs) and keep the best model.
+    #[arg(long, value_name = "N", value_parser = super::observations::parse_count, conflicts_with_all = ["fresh", "samples"])]
+    pub simulations: Option<i64>,
+    /// Share of the rows held out to validate and to pick the best checkpoint [default: 0.05 of
+    /// --data, 0.1 of --simulations]; 0 for none.
+    #[arg(long, value_name = "SHARE")]
+    pub val: Option<f64>,
+    /// Stop when the held-out loss has not improved for this many epochs.
+    #[arg(long, value_name = "EPOCHS")]
+    pub patience: Option<f64>,
     /// Number of coupling blocks.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub blocks: Option<u32>,
@@ -160,6 +169,14 @@ impl Knobs {
         };
         config.samples = self.samples.unwrap_or(config.samples);
         config.fresh |= self.fresh;
+        if let Some(simulations) = self.simulations {
+            // Batches that give at least 20 steps per epoch, as small budgets need; sbi's patience.
+            config.simulations = Some(simulations);
+            config.batch = (simulations / 20).clamp(50, config.batch);
+            config.patience = Some(20.0);
+        }
+        set(&mut config.validation, self.val);
+        config.patience = self.patience.or(config.patience);
         config.blocks = self.blocks.map_or(config.blocks, |b| b as usize);
         config.block.hidden = self.hidden.unwrap_or(config.block.hidden);
         config.block.layers = self.layers.map_or(config.block.layers, |l| l as usize);
@@ -235,9 +252,10 @@ fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&
 /// Trains on the user's pairs into a new run folder (named after the data by default).
 fn train_on_data(args: &TrainArgs, pairs: &str, context: Context, on_log: &mut dyn FnMut(&LogRecord)) -> Result<(PathBuf, TrainingSummary)> {
     let data = &args.data;
-    let spec = DataSpec::new(pairs, data.x.as_deref().unwrap_or_default(), data.y.as_deref().unwrap_or_default(), data.val, data.simulator.clone())?;
+    let validation = args.knobs.val.unwrap_or(0.05);
+    let spec = DataSpec::new(pairs, data.x.as_deref().unwrap_or_default(), data.y.as_deref().unwrap_or_default(), validation, data.simulator.clone())?;
     let mut config = TrainConfig::preset(DATA_PROBLEM, args.model, args.preset);
-    args.knobs.apply(&mut config, inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64));
+    args.knobs.apply(&mut config, default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64));
     let stem = Path::new(pairs.trim_end_matches('/')).file_stem().map_or("data".into(), |stem| stem.to_string_lossy().into_owned());
     let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{stem}-{}", args.model)));

@@ -1,5 +1,6 @@
 //! Evaluation of a trained model against rejection ABC, with the literature's yardsticks.
 
+pub mod c2st;
 pub mod metrics;
 
 use std::time::Instant;

@@ -97,21 +97,34 @@ pub fn read_table_from(input: impl std::io::Read, path: &Path) -> Result<Table> 
     Ok(Table { names, values })
 }
 
+/// How the cells of one tensor are written.
+#[derive(Clone, Copy)]
+enum CellFormat {
+    Integer,
+    Single,
+    Double,
+}
+
 /// Writes a CSV file atomically: a header, then one row per row of `columns` (each [rows, k] tensors,
-/// concatenated side by side). Integer tensors are written as integers.
+/// concatenated side by side). Integer tensors are written as integers, float32 ones with the
+/// shortest text that reads back to the same float32.
 pub fn write_table(path: &Path, names: &[String], columns: &[&Tensor]) -> Result<()> {
     atomic::write_atomically(path, |writer| write_table_to(writer, path, names, columns))
 }
 
 /// Writes a CSV table like [`write_table`] to any writer; `path` names it in errors.
 pub fn write_table_to(writer: &mut dyn std::io::Write, path: &Path, names: &[String], columns: &[&Tensor]) -> Result<()> {
-    let parts: Vec<(Vec<f64>, usize, bool)> = columns
+    let parts: Vec<(Vec<f64>, usize, CellFormat)> = columns
         .iter()
         .map(|tensor| {
             let width = if tensor.dim() == 1 { 1 } else { tensor.size()[1] as usize };
-            let integer = !tensor.is_floating_point();
+            let format = match tensor.kind() {
+                Kind::Float => CellFormat::Single,
+                _ if tensor.is_floating_point() => CellFormat::Double,
+                _ => CellFormat::Integer,
+            };
             let values = Vec::<f64>::try_from(tensor.to_kind(Kind::Double).contiguous().view([-1]))?;
-            Ok((values, width, integer))
+            Ok((values, width, format))
         })
         .collect::<Result<_>>()?;
     let rows = parts.first().map_or(0, |(values, width, _)| values.len() / (*width).max(1));
@@ -122,9 +135,13 @@ pub fn write_table_to(writer: &mut dyn std::io::Write, path: &Path, names: &[Str
     let mut buffer = ryu::Buffer::new();
     for row in 0..rows {
         record.clear();
-        for (values, width, integer) in &parts {
+        for (values, width, format) in &parts {
             for &value in &values[row * width..(row + 1) * width] {
-                record.push(if *integer { format!("{}", value as i64) } else { buffer.format(value).to_string() });
+                record.push(match format {
+                    CellFormat::Integer => format!("{}", value as i64),
+                    CellFormat::Single => buffer.format(value as f32).to_string(),
+                    CellFormat::Double => buffer.format(value).to_string(),
+                });
             }
         }
         csv.write_record(&record).map_err(fail)?;
@@ -153,7 +170,7 @@ mod tests {
         let out = path.with_file_name("out.csv");
         let obs = Tensor::from_slice(&[0i64, 1]);
         write_table(&out, &["obs".into(), "c".into(), "a".into()], &[&obs, &selected]).unwrap();
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "obs,c,a\n0,3.0,1.0\n1,0.6000000238418579,4.0\n");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "obs,c,a\n0,3.0,1.0\n1,0.6,4.0\n");
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct TrainingSummary {
     /// With held-out rows: the step whose model was kept, and its loss on them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_validation: Option<BestValidation>,
+    /// Whether training stopped early because the held-out loss stopped improving.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
 }
 
 /// The model kept by validation.

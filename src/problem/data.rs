@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use tch::{Device, Kind, Tensor};
 
 use super::simulator::{ExternalSimulator, DEFAULT_SIMULATOR_BATCH};
-use super::Problem;
+use super::{default_inn_widths, Problem};
 use crate::error::{Error, Result};
 use crate::io::columns::select_columns;
 use crate::io::dataset::DataFiles;
@@ -106,13 +106,6 @@ pub fn split_rows(tensor: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
     (tensor.index_select(0, &keep), tensor.index_select(0, &out))
 }
 
-/// Default (z, total) widths of the INN for x and y of widths `dx` and `dy`: z as wide as what y
-/// cannot explain (at least 1), the whole network 2 wider than the wider side.
-pub fn inn_widths(dx: i64, dy: i64) -> (i64, i64) {
-    let z = (dx - dy).max(1);
-    (z, dx.max(dy + z) + 2)
-}
-
 /// A problem given by data.
 pub struct DataProblem {
     spec: DataSpec,
@@ -169,7 +162,7 @@ impl Problem for DataProblem {
     }
 
     fn inn_widths(&self) -> (i64, i64) {
-        inn_widths(self.dim_x(), self.dim_y())
+        default_inn_widths(self.dim_x(), self.dim_y())
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod data;
 pub mod gmm;
 pub mod kinematics;
+pub mod sbibm;
 pub mod simulator;
 
 use std::collections::BTreeMap;
@@ -46,7 +47,14 @@ pub trait Problem: Send + Sync {
 }
 
 /// The names of the built-in problems.
-pub const BUILTIN: [&str; 2] = ["kinematics", "gmm"];
+pub const BUILTIN: [&str; 6] = ["kinematics", "gmm", "two_moons", "gaussian_mixture", "slcp", "gaussian_linear"];
+
+/// Default (z, total) widths of the INN for x and y of widths `dx` and `dy`: z as wide as what y
+/// cannot explain (at least 1), the whole network 2 wider than the wider side.
+pub fn default_inn_widths(dx: i64, dy: i64) -> (i64, i64) {
+    let z = (dx - dy).max(1);
+    (z, dx.max(dy + z) + 2)
+}
 
 /// Builds a built-in problem by name, with its options (`labels=all|some` for gmm).
 pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn Problem>> {
@@ -67,7 +75,11 @@ pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn
                 Ok(Box::new(gmm::GaussianMixture::new(labels)))
             }
         },
-        _ => Err(Error::invalid(format!("unknown problem '{name}': expected one of {}", BUILTIN.join(", ")))),
+        _ => match (sbibm::Task::named(name), unknown_options(&[])) {
+            (Some(_), Some(error)) => Err(error),
+            (Some(task), None) => Ok(Box::new(task)),
+            (None, _) => Err(Error::invalid(format!("unknown problem '{name}': expected one of {}", BUILTIN.join(", ")))),
+        },
     }
 }
 

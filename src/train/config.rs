@@ -77,6 +77,15 @@ pub struct TrainConfig {
     pub samples: i64,
     /// Draw fresh samples every step instead of a fixed training set.
     pub fresh: bool,
+    /// Train on exactly this many simulations (a fixed set, part of it held out), as in sbibm.
+    #[serde(default)]
+    pub simulations: Option<i64>,
+    /// Share of the simulations held out to validate, with `simulations`.
+    #[serde(default)]
+    pub validation: f64,
+    /// Stop when the held-out loss has not improved for this many epochs (needs held-out rows).
+    #[serde(default)]
+    pub patience: Option<f64>,
     /// When to stop.
     pub stop: Stop,
     /// Loss weights of the bidirectional training.
@@ -152,6 +161,9 @@ impl TrainConfig {
             grad_clip: 10.0,
             samples: 1_000_000,
             fresh: false,
+            simulations: None,
+            validation: 0.1,
+            patience: None,
             stop: Stop { budget: Some(Duration::from_secs(150)), ..Stop::default() },
             losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
             kernel_widths: TRAINING_WIDTHS.to_vec(),
@@ -217,10 +229,23 @@ impl TrainConfig {
         if self.stop.steps == Some(0) {
             return Err(Error::invalid("--steps must be at least 1"));
         }
-        if !self.fresh && self.samples < self.batch {
+        if self.fresh && self.simulations.is_some() {
+            return Err(Error::invalid("--fresh and --simulations exclude each other"));
+        }
+        if !(0.0..1.0).contains(&self.validation) {
+            return Err(Error::invalid(format!("--val must be at least 0 and below 1, not {}", self.validation)));
+        }
+        if let Some(patience) = self.patience {
+            positive("patience", patience)?;
+        }
+        let rows = match self.simulations {
+            Some(simulations) => (simulations as f64 * (1.0 - self.validation)).round() as i64,
+            None => self.samples,
+        };
+        if !self.fresh && rows < self.batch {
             return Err(Error::invalid(format!(
-                "the training set ({} samples) is smaller than one batch ({})",
-                self.samples, self.batch
+                "the training set ({rows} samples) is smaller than one batch ({})",
+                self.batch
             )));
         }
         Ok(())

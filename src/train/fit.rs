@@ -151,7 +151,7 @@ pub fn fit(
     loop {
         let epoch = step as f64 / batches_per_epoch as f64;
         let done = progress(config, step, epoch, start.elapsed());
-        let finished = done >= 1.0 || hooks.stop.load(Ordering::Relaxed);
+        let finished = done >= 1.0 || hooks.stop.load(Ordering::Relaxed) || summary.stopped_early;
         let lr = config.lr * config.lr_end_factor.powf(done);
 
         // Losses and gradients are read back (and checked) only here; checkpoints are taken only
@@ -180,6 +180,10 @@ pub fn fit(
                     _ => None,
                 },
             };
+            // Early stopping: the held-out loss has not improved for `patience` epochs.
+            if let (Some(patience), Some(Validation { best: Some((_, best_step)), .. })) = (config.patience, &validation) {
+                summary.stopped_early |= (step - best_step) as f64 >= patience * batches_per_epoch as f64;
+            }
             if step > last_log.1 {
                 summary.final_losses = record.losses.iter().map(|(name, value)| (name.to_string(), *value)).collect();
                 (hooks.on_log)(&record)?;

@@ -18,7 +18,8 @@ pub use fit::{fit, Hooks, LogRecord, TrainingData};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
 use crate::model::{Dims, Model, ModelKind, ModelSpec, Standardiser};
-use crate::problem::data::{held_out, inn_widths, split_rows, DataSpec, DATA_PROBLEM};
+use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
+use crate::problem::default_inn_widths;
 use crate::problem::Problem;
 use bidirectional::Bidirectional;
 use likelihood::MaximumLikelihood;
@@ -80,6 +81,12 @@ pub struct RunOutput<'a> {
 fn problem_data<'a>(problem: &'a dyn Problem, config: &TrainConfig, device: Device) -> Result<(TrainingData<'a>, (Tensor, Tensor))> {
     Ok(if config.fresh {
         (TrainingData::Fresh(problem), problem.sample_joint(SCALE_ROWS, device)?)
+    } else if let Some(simulations) = config.simulations {
+        let (x, y) = problem.sample_joint(simulations, device)?;
+        let data = split_off_validation(x, y, config.validation);
+        let TrainingData::Fixed { x, y, .. } = &data else { unreachable!("simulations are a fixed set") };
+        let scale_rows = (x.shallow_clone(), y.shallow_clone());
+        (data, scale_rows)
     } else {
         let (x, y) = problem.sample_joint(config.samples, device)?;
         let scale_rows = (x.shallow_clone(), y.shallow_clone());
@@ -94,12 +101,21 @@ fn pairs_data(spec: &DataSpec, config: &mut TrainConfig) -> Result<TrainingData<
         return Err(Error::invalid("--fresh draws from a built-in problem; it cannot be used with --data"));
     }
     let (x, y) = spec.read()?;
-    let mask = held_out(x.size()[0], spec.validation);
-    let ((x, x_held_out), (y, y_held_out)) = (split_rows(&x, &mask), split_rows(&y, &mask));
-    config.samples = x.size()[0];
+    let data = split_off_validation(x, y, spec.validation);
+    if let TrainingData::Fixed { x, .. } = &data {
+        config.samples = x.size()[0];
+    }
     config.validate()?;
+    Ok(data)
+}
+
+/// A fixed training set of the rows of (x, y) less the share `fraction` held out by [`held_out`],
+/// which validate.
+fn split_off_validation(x: Tensor, y: Tensor, fraction: f64) -> TrainingData<'static> {
+    let mask = held_out(x.size()[0], fraction).to_device(x.device());
+    let ((x, x_held_out), (y, y_held_out)) = (split_rows(&x, &mask), split_rows(&y, &mask));
     let validation = (x_held_out.size()[0] > 0).then_some((x_held_out, y_held_out));
-    Ok(TrainingData::Fixed { x, y, validation })
+    TrainingData::Fixed { x, y, validation }
 }
 
 /// Trains a model on a built-in problem into a new run folder: writes `metrics.csv` as it goes and
@@ -115,7 +131,8 @@ pub fn train_problem(
     let (data, scale_rows) = problem_data(problem, config, device)?;
     let model = new_model(config, &problem.info(), problem.inn_widths(), (&scale_rows.0, &scale_rows.1), seed, device)?;
     drop(scale_rows);
-    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), false)?;
+    let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
+    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
     continue_training(model, problem.info(), data, config, TrainingSummary::default(), metrics, output)
 }
 
@@ -131,7 +148,7 @@ pub fn train_data(
     let mut config = TrainConfig { standardise: true, ..config.clone() };
     let data = pairs_data(spec, &mut config)?;
     let TrainingData::Fixed { x, y, validation } = &data else { unreachable!("pairs are a fixed set") };
-    let widths = inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
+    let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
     let model = new_model(&config, &spec.info(), widths, (x, y), seed, device)?;
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
     continue_training(model, spec.info(), data, &config, TrainingSummary::default(), metrics, output)
@@ -150,6 +167,11 @@ pub fn resume(device: Device, stop: Stop, output: RunOutput<'_>) -> Result<(Mode
     if loaded.problem.name == DATA_PROBLEM {
         let data = pairs_data(&DataSpec::from_info(&loaded.problem)?, &mut config)?;
         return continue_training(loaded.model, loaded.problem, data, &config, loaded.training, metrics, output);
+    }
+    if config.simulations.is_some() {
+        return Err(Error::invalid(
+            "a run trained on --simulations cannot be resumed: its simulations are not stored (train on --data to resume)",
+        ));
     }
     let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
     let (data, _) = problem_data(problem.as_ref(), &config, device)?;

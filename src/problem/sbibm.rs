@@ -1,0 +1,167 @@
+//! Four tasks of the simulation-based inference benchmark (sbibm, Lueckmann et al., AISTATS 2021),
+//! with its priors and simulators. Column names are sbibm's: `parameter_i` (x) and `data_i` (y).
+
+use std::f64::consts::FRAC_PI_2;
+
+use tch::{Device, Kind, Tensor};
+
+use super::{default_inn_widths, Problem};
+use crate::error::Result;
+use crate::model::checkpoint::ProblemInfo;
+
+/// The names of the sbibm tasks built in.
+pub const SBIBM_TASKS: [&str; 4] = ["two_moons", "gaussian_mixture", "slcp", "gaussian_linear"];
+
+/// Which sbibm task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// θ ~ U(−1, 1)²; a crescent around a point that depends on |θ1 + θ2| and θ2 − θ1.
+    TwoMoons,
+    /// θ ~ U(−10, 10)²; y ~ N(θ, I) or N(θ, 0.01 I), equally likely.
+    GaussianMixture,
+    /// θ ~ U(−3, 3)⁵; four draws of a 2-D Gaussian with mean (θ1, θ2), scales θ3², θ4² and
+    /// correlation tanh θ5.
+    Slcp,
+    /// θ ~ N(0, 0.1 I₁₀); y ~ N(θ, 0.1 I₁₀).
+    GaussianLinear,
+}
+
+impl Task {
+    /// The task of an sbibm name.
+    pub fn named(name: &str) -> Option<Task> {
+        Some(match name {
+            "two_moons" => Task::TwoMoons,
+            "gaussian_mixture" => Task::GaussianMixture,
+            "slcp" => Task::Slcp,
+            "gaussian_linear" => Task::GaussianLinear,
+            _ => return None,
+        })
+    }
+
+    /// The sbibm name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::TwoMoons => "two_moons",
+            Task::GaussianMixture => "gaussian_mixture",
+            Task::Slcp => "slcp",
+            Task::GaussianLinear => "gaussian_linear",
+        }
+    }
+
+    /// Widths of θ and of the data.
+    pub fn dims(self) -> (i64, i64) {
+        match self {
+            Task::TwoMoons | Task::GaussianMixture => (2, 2),
+            Task::Slcp => (5, 8),
+            Task::GaussianLinear => (10, 10),
+        }
+    }
+}
+
+/// Uniform draws on (−bound, bound), shape [n, width].
+fn uniform(n: i64, width: i64, bound: f64, device: Device) -> Tensor {
+    (Tensor::rand([n, width], (Kind::Float, device)) * 2.0 - 1.0) * bound
+}
+
+fn names(prefix: &str, count: i64) -> Vec<String> {
+    (1..=count).map(|index| format!("{prefix}_{index}")).collect()
+}
+
+impl Problem for Task {
+    fn info(&self) -> ProblemInfo {
+        let (dx, dy) = self.dims();
+        ProblemInfo {
+            name: self.name().into(),
+            options: Default::default(),
+            x_names: names("parameter", dx),
+            y_names: names("data", dy),
+        }
+    }
+
+    fn sample_prior(&self, n: i64, device: Device) -> Tensor {
+        match self {
+            Task::TwoMoons => uniform(n, 2, 1.0, device),
+            Task::GaussianMixture => uniform(n, 2, 10.0, device),
+            Task::Slcp => uniform(n, 5, 3.0, device),
+            Task::GaussianLinear => Tensor::randn([n, 10], (Kind::Float, device)) * 0.1f64.sqrt(),
+        }
+    }
+
+    fn simulate(&self, x: &Tensor) -> Result<Tensor> {
+        let (n, options) = (x.size()[0], (x.kind(), x.device()));
+        Ok(match self {
+            Task::TwoMoons => {
+                let angle = (Tensor::rand([n, 1], options) * 2.0 - 1.0) * FRAC_PI_2;
+                let radius = Tensor::randn([n, 1], options) * 0.01 + 0.1;
+                let crescent = Tensor::cat(&[angle.cos() * &radius + 0.25, angle.sin() * radius], 1);
+                let (first, second) = (x.narrow(1, 0, 1), x.narrow(1, 1, 1));
+                let shift = Tensor::cat(&[-(&first + &second).abs(), second - first], 1) / 2f64.sqrt();
+                crescent + shift
+            }
+            Task::GaussianMixture => {
+                let broad = Tensor::rand([n, 1], options).lt(0.5).to_kind(x.kind());
+                let scale = &broad * 0.9 + 0.1;
+                x + Tensor::randn([n, 2], options) * scale
+            }
+            Task::Slcp => {
+                let (mean, theta) = (x.narrow(1, 0, 2).unsqueeze(1), |i: i64| x.narrow(1, i, 1));
+                let (s1, s2, rho) = (theta(2).square(), theta(3).square(), theta(4).tanh());
+                // y = mean + L·ε with L the Cholesky factor of [[s1², ρ s1 s2], [ρ s1 s2, s2²]].
+                let noise = Tensor::randn([n, 4, 2], options);
+                let (e1, e2) = (noise.select(2, 0), noise.select(2, 1));
+                let first = &s1 * &e1;
+                let second = &s2 * (&rho * e1 + (-rho.square() + 1.0).sqrt() * e2);
+                (Tensor::stack(&[first, second], 2) + mean).view([n, 8])
+            }
+            Task::GaussianLinear => x + Tensor::randn([n, 10], options) * 0.1f64.sqrt(),
+        })
+    }
+
+    fn inn_widths(&self) -> (i64, i64) {
+        let (dx, dy) = self.dims();
+        default_inn_widths(dx, dy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulators_have_the_published_moments() {
+        tch::manual_seed(11);
+        let n = 200_000;
+        let device = Device::Cpu;
+        // Gaussian linear: y − θ has variance 0.1 per dimension.
+        let theta = Task::GaussianLinear.sample_prior(n, device);
+        let y = Task::GaussianLinear.simulate(&theta).unwrap();
+        let variance = (y - &theta).var_dim(0, true, false).mean(Kind::Float).double_value(&[]);
+        assert!((variance - 0.1).abs() < 0.002, "{variance}");
+        // Gaussian mixture: variance (1 + 0.01) / 2 around θ.
+        let theta = Task::GaussianMixture.sample_prior(n, device);
+        let y = Task::GaussianMixture.simulate(&theta).unwrap();
+        let variance = (y - &theta).var_dim(0, true, false).mean(Kind::Float).double_value(&[]);
+        assert!((variance - 0.505).abs() < 0.01, "{variance}");
+        // SLCP at θ = (1, −1, 0.5, 1.2, atanh 0.6): scales 0.25 and 1.44, correlation 0.6.
+        let theta = Tensor::from_slice(&[1.0f32, -1.0, 0.5, 1.2, 0.6f32.atanh()]).view([1, 5]).repeat([n / 4, 1]);
+        let y = Task::Slcp.simulate(&theta).unwrap().view([-1, 2]);
+        let mean = Vec::<f64>::try_from(y.mean_dim(0, false, Kind::Double)).unwrap();
+        let std = Vec::<f64>::try_from(y.std_dim(0, true, false).to_kind(Kind::Double)).unwrap();
+        let centred = &y - y.mean_dim(0, true, Kind::Float);
+        let correlation = (centred.select(1, 0) * centred.select(1, 1)).mean(Kind::Float).double_value(&[]) / (std[0] * std[1]);
+        assert!((mean[0] - 1.0).abs() < 0.01 && (mean[1] + 1.0).abs() < 0.02, "{mean:?}");
+        assert!((std[0] - 0.25).abs() < 0.005 && (std[1] - 1.44).abs() < 0.02, "{std:?}");
+        assert!((correlation - 0.6).abs() < 0.01, "{correlation}");
+        // Two moons at θ = 0: a crescent of radius 0.1 around (0.25, 0), on its right half.
+        let y = Task::TwoMoons.simulate(&Tensor::zeros([n, 2], (Kind::Float, device))).unwrap();
+        let offset = &y - Tensor::from_slice(&[0.25f32, 0.0]);
+        let radius = offset.square().sum_dim_intlist(1, false, Kind::Float).sqrt();
+        assert!((radius.mean(Kind::Float).double_value(&[]) - 0.1).abs() < 0.001);
+        assert!(offset.select(1, 0).min().double_value(&[]) >= -0.01);
+        // θ = (0.5, 0.3) moves it by (−0.8, −0.2)/√2.
+        let theta = Tensor::from_slice(&[0.5f32, 0.3]).view([1, 2]).repeat([n, 1]);
+        let shifted = Task::TwoMoons.simulate(&theta).unwrap().mean_dim(0, false, Kind::Double) - y.mean_dim(0, false, Kind::Double);
+        let expected = Tensor::from_slice(&[-0.8f64, -0.2]) / 2f64.sqrt();
+        assert!(shifted.allclose(&expected, 0.0, 0.003, false), "{shifted:?}");
+    }
+}
