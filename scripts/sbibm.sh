@@ -5,23 +5,27 @@
 #
 #   scripts/sbibm.sh [OUT]        OUT defaults to runs/sbibm-<time>
 #   TASKS="two_moons slcp" BUDGETS="1e3 1e4" scripts/sbibm.sh     a part of the grid
-#   Extra innfer options for training (e.g. --device cuda, --budget 5m): TRAIN_ARGS="…"
+#   INNFER=path/to/innfer uses that binary instead of building one.
+#   Extra innfer options for training: TRAIN_ARGS="…" (default: --budget 10m, a cap: training
+#   stops earlier when the held-out loss has not improved for 50 epochs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cargo build --release --locked --manifest-path "$repo_root/Cargo.toml" >&2
-innfer="$repo_root/target/release/innfer"
+if [[ -z "${INNFER:-}" ]]; then
+    cargo build --release --locked --manifest-path "$repo_root/Cargo.toml" >&2
+fi
+innfer="${INNFER:-$repo_root/target/release/innfer}"
 out="${1:-runs/sbibm-$(date -u +%Y-%m-%dT%H-%M-%S)}"
 tasks="${TASKS:-two_moons gaussian_mixture slcp gaussian_linear}"
 budgets="${BUDGETS:-1e3 1e4 1e5}"
 mkdir -p "$out"
 
-for task in $tasks; do
-    for budget in $budgets; do
+for budget in $budgets; do
+    for task in $tasks; do
         run="$out/$task-$budget"
         if [[ ! -f "$run/c2st.json" ]]; then
             rm -rf "$run"
             # shellcheck disable=SC2086
-            "$innfer" train --problem "$task" --model cinn --simulations "$budget" --out "$run" ${TRAIN_ARGS:-}
+            "$innfer" train --problem "$task" --model cinn --simulations "$budget" --out "$run" ${TRAIN_ARGS:---budget 10m}
             "$innfer" eval --run "$run" --metric c2st >/dev/null
         fi
     done
@@ -40,9 +44,13 @@ print("|---|---|" + "---|" * len(budgets))
 for task in tasks:
     cells = []
     for budget in budgets:
-        report = json.loads((out / f"{task}-{budget}" / "c2st.json").read_text())
-        steps = json.loads((out / f"{task}-{budget}" / "manifest.json").read_text())["training"]
-        cells.append(f"{report['mean']:.3f} ({steps['seconds']:.0f} s)")
+        run = out / f"{task}-{budget}"
+        if not (run / "c2st.json").is_file():
+            cells.append("–")
+            continue
+        report = json.loads((run / "c2st.json").read_text())
+        training = json.loads((run / "manifest.json").read_text())["training"]
+        cells.append(f"{report['mean']:.3f} ({training['seconds']:.0f} s)")
     print(f"| {task} | innfer cINN | " + " | ".join(cells) + " |")
     print(f"| {task} | NPE (published) | " + " | ".join(str(npe.get(task, {}).get(b, "–")) for b in budgets) + " |")
 PY

@@ -170,10 +170,12 @@ impl Knobs {
         config.samples = self.samples.unwrap_or(config.samples);
         config.fresh |= self.fresh;
         if let Some(simulations) = self.simulations {
-            // Batches that give at least 20 steps per epoch, as small budgets need; sbi's patience.
+            // Measured on two_moons (mean C2ST of the ten observations): 10^4 simulations with
+            // batches of 500 → 0.729, 100 → 0.619, 50 → 0.590; 10^3 with patience 20 → 0.77–0.79,
+            // 50 → 0.718, 100 → 0.720.
             config.simulations = Some(simulations);
-            config.batch = (simulations / 20).clamp(50, config.batch);
-            config.patience = Some(20.0);
+            config.batch = 50;
+            config.patience = Some(50.0);
         }
         set(&mut config.validation, self.val);
         config.patience = self.patience.or(config.patience);

@@ -48,8 +48,10 @@ pub struct LogRecord {
     pub validation: Option<f64>,
 }
 
-/// Held-out rows are scored in at most this many batches (a fixed subset when there are more).
-const VALIDATION_BATCHES: i64 = 4;
+/// Held-out rows scored at each check (the first ones when there are more), in chunks of at least
+/// `VALIDATION_CHUNK` rows (or one training batch, if larger).
+const VALIDATION_ROWS: i64 = 4000;
+const VALIDATION_CHUNK: i64 = 1000;
 
 /// Held-out rows and the best model on them so far.
 struct Validation {
@@ -60,17 +62,18 @@ struct Validation {
 }
 
 impl Validation {
-    /// The mean loss of `model` on the held-out rows, in batches of `batch`.
+    /// The mean loss of `model` on the held-out rows, in chunks of whole training batches.
     fn loss(&self, model: &Model, objective: &dyn Objective, batch: i64) -> Result<f64> {
-        let rows = self.x.size()[0];
-        let batches = (rows / batch).clamp(1, VALIDATION_BATCHES);
-        let total = (0..batches)
+        let rows = self.x.size()[0].min(VALIDATION_ROWS);
+        let chunk = batch.max(VALIDATION_CHUNK).min(rows);
+        let chunks = rows / chunk;
+        let total = (0..chunks)
             .map(|index| {
-                let (start, length) = (index * batch, batch.min(rows));
-                objective.validation_loss(model, &self.x.narrow(0, start, length), &self.y.narrow(0, start, length))
+                let start = index * chunk;
+                objective.validation_loss(model, &self.x.narrow(0, start, chunk), &self.y.narrow(0, start, chunk))
             })
             .fold(Tensor::zeros([], (Kind::Float, model.device())), |sum, loss| sum + loss);
-        Ok(total.double_value(&[]) / batches as f64)
+        Ok(total.double_value(&[]) / chunks as f64)
     }
 
     /// Scores `model` at `step`; keeps a copy of it when it is the best so far.
