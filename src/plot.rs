@@ -79,14 +79,14 @@ pub fn mixture_figure(path: &Path, panels: &[ColouredPoints<'_>; 2]) -> Result<(
                 .label_style((FONT, 16))
                 .draw()
                 .map_err(|e| fail(e.to_string()))?;
-            for colour in 0..PALETTE.len() {
-                let style = PALETTE[colour].mix(0.5).filled();
+            for (colour, &paint) in PALETTE.iter().enumerate() {
+                let style = paint.mix(0.5).filled();
                 let points = panel.points.iter().zip(panel.colours).filter(|(_, &c)| c == colour);
                 chart
                     .draw_series(points.map(|(&(a, b), _)| Circle::new((a, b), 2, style)))
                     .map_err(|e| fail(e.to_string()))?
                     .label(format!("colour {colour}"))
-                    .legend(move |(x, y)| Circle::new((x, y), 5, PALETTE[colour].filled()));
+                    .legend(move |(x, y)| Circle::new((x, y), 5, paint.filled()));
             }
             chart
                 .configure_series_labels()

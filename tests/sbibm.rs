@@ -17,7 +17,7 @@ fn sbibm_file(task: &str, name: &str) -> PathBuf {
     path
 }
 
-fn columns(path: &PathBuf, prefix: &str) -> Tensor {
+fn columns(path: &std::path::Path, prefix: &str) -> Tensor {
     let table = read_table(path).unwrap();
     let names: Vec<String> = table.names.iter().filter(|name| name.starts_with(prefix)).cloned().collect();
     table.select(&names, path).unwrap()

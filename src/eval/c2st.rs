@@ -232,8 +232,8 @@ fn freeze(into: &Classifiers, from: &Classifiers, which: &Tensor) {
     tch::no_grad(|| {
         let mask = which.view([-1, 1, 1]);
         for ((into_weight, into_bias), (weight, bias)) in into.layers.iter().zip(&from.layers) {
-            let _ = into_weight.shallow_clone().copy_(&(into_weight * (1.0 - &mask) + weight * &mask));
-            let _ = into_bias.shallow_clone().copy_(&(into_bias * (1.0 - &mask) + bias * &mask));
+            into_weight.shallow_clone().copy_(&(into_weight * (1.0 - &mask) + weight * &mask));
+            into_bias.shallow_clone().copy_(&(into_bias * (1.0 - &mask) + bias * &mask));
         }
     });
 }
