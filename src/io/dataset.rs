@@ -19,7 +19,7 @@ use parquet::file::properties::WriterProperties;
 use tch::{Kind, Tensor};
 
 use super::atomic;
-use super::table::write_table;
+use super::table::{parse_cell, read_header, record_error, write_table};
 use crate::error::{Error, Result};
 
 /// Rows per Parquet record batch when reading (rows in errors count from 1).
@@ -113,7 +113,7 @@ impl DataFiles {
     pub fn header(&self) -> Result<Vec<String>> {
         let path = &self.files[0];
         match Format::of_file(path)? {
-            Format::Csv => csv_header(&mut csv_reader(path)?, path),
+            Format::Csv => read_header(&mut csv_reader(path)?, path),
             Format::Parquet => {
                 let builder = parquet_builder(path)?;
                 Ok(builder.schema().fields().iter().map(|field| field.name().clone()).collect())
@@ -145,24 +145,6 @@ fn csv_reader(path: &Path) -> Result<csv::Reader<File>> {
     Ok(csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file))
 }
 
-fn csv_header(reader: &mut csv::Reader<File>, path: &Path) -> Result<Vec<String>> {
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|error| Error::csv(path, format!("cannot read the header: {error}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(Error::csv(path, "the file is empty: expected a header row naming the columns"));
-    }
-    for (index, name) in header.iter().enumerate() {
-        if header[..index].contains(name) {
-            return Err(Error::csv(path, format!("column '{name}' appears twice in the header")));
-        }
-    }
-    Ok(header)
-}
-
 /// Positions of `names` in `header`, or an error naming the missing one and the file.
 fn positions(names: &[String], header: &[String], path: &Path) -> Result<Vec<usize>> {
     names
@@ -177,30 +159,18 @@ fn positions(names: &[String], header: &[String], path: &Path) -> Result<Vec<usi
 
 fn read_csv_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>]) -> Result<()> {
     let mut reader = csv_reader(path)?;
-    let header = csv_header(&mut reader, path)?;
+    let header = read_header(&mut reader, path)?;
     let positions = positions(names, &header, path)?;
     let mut record = csv::StringRecord::new();
     let mut line = 1;
     loop {
         line += 1;
-        let more = reader.read_record(&mut record).map_err(|error| match error.kind() {
-            csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
-                Error::csv(path, format!("row {line} has {len} cells, the header has {expected_len}"))
-            }
-            _ => Error::csv(path, format!("row {line}: {error}")),
-        })?;
+        let more = reader.read_record(&mut record).map_err(|error| record_error(error, line, path))?;
         if !more {
             return Ok(());
         }
         for ((&position, name), column) in positions.iter().zip(names).zip(columns.iter_mut()) {
-            let cell = &record[position];
-            let value: f32 = cell
-                .parse()
-                .map_err(|_| Error::csv(path, format!("row {line}, column '{name}': '{cell}' is not a number")))?;
-            if !value.is_finite() {
-                return Err(Error::csv(path, format!("row {line}, column '{name}': {cell} is not a finite number")));
-            }
-            column.push(value);
+            column.push(parse_cell::<f32>(&record[position], line, name, path)?);
         }
     }
 }

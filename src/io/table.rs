@@ -53,6 +53,23 @@ pub fn read_table(path: &Path) -> Result<Table> {
 /// Reads a CSV table like [`read_table`] from any reader; `path` names it in errors.
 pub fn read_table_from(input: impl std::io::Read, path: &Path) -> Result<Table> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(input);
+    let names = read_header(&mut reader, path)?;
+    let mut values = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.map_err(|error| record_error(error, line, path))?;
+        for (cell, name) in record.iter().zip(&names) {
+            values.push(parse_cell::<f64>(cell, line, name, path)?);
+        }
+    }
+    if values.is_empty() {
+        return Err(Error::csv(path, "the file has a header but no rows"));
+    }
+    Ok(Table { names, values })
+}
+
+/// The column names of a CSV file: present, none empty, none twice.
+pub(crate) fn read_header<R: std::io::Read>(reader: &mut csv::Reader<R>, path: &Path) -> Result<Vec<String>> {
     let names: Vec<String> = reader
         .headers()
         .map_err(|error| Error::csv(path, format!("cannot read the header: {error}")))?
@@ -71,30 +88,26 @@ pub fn read_table_from(input: impl std::io::Read, path: &Path) -> Result<Table> 
             return Err(Error::csv(path, format!("column '{name}' appears twice in the header")));
         }
     }
-    let mut values = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let line = index + 2;
-        let record = record.map_err(|error| match error.kind() {
-            csv::ErrorKind::UnequalLengths { len, expected_len, .. } => Error::csv(
-                path,
-                format!("row {line} has {len} cells, the header has {expected_len}"),
-            ),
-            _ => Error::csv(path, format!("row {line}: {error}")),
-        })?;
-        for (cell, name) in record.iter().zip(&names) {
-            let value: f64 = cell
-                .parse()
-                .map_err(|_| Error::csv(path, format!("row {line}, column '{name}': '{cell}' is not a number")))?;
-            if !value.is_finite() {
-                return Err(Error::csv(path, format!("row {line}, column '{name}': {cell} is not a finite number")));
-            }
-            values.push(value);
+    Ok(names)
+}
+
+/// The error for a CSV record that could not be read, at file line `line`.
+pub(crate) fn record_error(error: csv::Error, line: usize, path: &Path) -> Error {
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
+            Error::csv(path, format!("row {line} has {len} cells, the header has {expected_len}"))
         }
+        _ => Error::csv(path, format!("row {line}: {error}")),
     }
-    if values.is_empty() {
-        return Err(Error::csv(path, "the file has a header but no rows"));
+}
+
+/// The finite number in a CSV cell, or an error naming its row (file line) and column.
+pub(crate) fn parse_cell<T: std::str::FromStr + Into<f64> + Copy>(cell: &str, line: usize, name: &str, path: &Path) -> Result<T> {
+    let value: T = cell.parse().map_err(|_| Error::csv(path, format!("row {line}, column '{name}': '{cell}' is not a number")))?;
+    if !value.into().is_finite() {
+        return Err(Error::csv(path, format!("row {line}, column '{name}': {cell} is not a finite number")));
     }
-    Ok(Table { names, values })
+    Ok(value)
 }
 
 /// How the cells of one tensor are written.
