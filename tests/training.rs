@@ -5,7 +5,7 @@ mod common;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::{few_threads, small_block};
+use common::{few_threads, serial, small_block};
 use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::{CouplingKind, Dims, Model, ModelKind, ModelSpec};
 use innfer::problem::kinematics::Kinematics;
@@ -35,6 +35,7 @@ fn steps_on_a_batch(model: &Model, objective: &dyn Objective, x: &Tensor, y: &Te
 
 #[test]
 fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
+    let _serial = serial();
     few_threads();
     tch::manual_seed(10);
     let (x, y) = Kinematics.sample_joint(256, Device::Cpu).unwrap();
@@ -46,6 +47,7 @@ fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
 
 #[test]
 fn bidirectional_steps_lower_the_forward_fit() {
+    let _serial = serial();
     few_threads();
     tch::manual_seed(11);
     let (x, y) = Kinematics.sample_joint(256, Device::Cpu).unwrap();
@@ -71,6 +73,7 @@ fn tiny_config(stop: Stop) -> TrainConfig {
 
 /// Runs the loop on a tiny cINN; returns the summary, the log records' steps and checkpoint count.
 fn run_loop(config: &TrainConfig, stop_now: bool) -> (TrainingSummary, Vec<u64>, usize) {
+    let _serial = serial();
     few_threads();
     let model_spec = ModelSpec::cinn(4, 2, config.blocks, config.block, 1).unwrap();
     let mut model = Model::new(model_spec, Device::Cpu).unwrap();

@@ -29,3 +29,10 @@ pub fn randomise(model: &Model, scale: f64) {
 pub fn max_abs(tensor: &Tensor) -> f64 {
     tensor.abs().max().double_value(&[])
 }
+
+/// Serialises the tests of one binary that seed libtorch's global RNG and need its exact stream:
+/// tests run in parallel threads, and any other test's draws would interleave with theirs.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
