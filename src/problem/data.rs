@@ -132,8 +132,9 @@ impl DataProblem {
         if simulator.is_some() {
             spec.simulator = simulator;
         }
+        // The prior is the data itself, so it must still be where the run was trained on it.
         let (x, _) = spec.read().map_err(|error| {
-            Error::invalid(format!("the run's data cannot be read ({error}); was it moved? Give it with --data"))
+            Error::invalid(format!("the run's data cannot be read ({error}); it was trained on '{}': put it back there", spec.data))
         })?;
         Ok(DataProblem::new(spec, x.to_device(device)))
     }
