@@ -16,4 +16,8 @@ fn main() {
     println!("cargo:rustc-link-arg=-L{lib_dir}");
     println!("cargo:rustc-link-arg=-ltorch");
     println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    // Export innfer's answer to MKL's vendor check (src/runtime.rs) from every binary of the package,
+    // so that libtorch's MKL finds it before its own.
+    println!("cargo:rustc-link-arg=-Wl,--undefined=mkl_serv_intel_cpu_true");
+    println!("cargo:rustc-link-arg=-Wl,--export-dynamic-symbol=mkl_serv_intel_cpu_true");
 }

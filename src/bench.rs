@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use crate::error::Result;
@@ -15,6 +15,7 @@ use crate::showcase::TARGETS;
 use crate::train::bidirectional::Bidirectional;
 use crate::train::likelihood::MaximumLikelihood;
 use crate::train::objective::Objective;
+use crate::train::adam::{AdamConfig, FlatAdam};
 use crate::train::fit::optimisation_step;
 use crate::train::LossWeights;
 
@@ -78,14 +79,15 @@ fn kinematics_block() -> BlockConfig {
 /// Training steps per second of `objective` on `model` with batches of `batch` kinematics samples.
 fn training_rate(model: &Model, objective: &dyn Objective, batch: i64, steps: usize, repeats: usize) -> Result<f64> {
     let device = model.device();
-    let mut optimiser = nn::Adam::default().build(&model.vars, 1e-4)?;
-    let trainable = model.vars.trainable_variables();
+    // torch.optim.Adam's defaults, as the FrEIA reference (scripts/reference/freia_bench.py) uses.
+    let adam = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+    let mut optimiser = FlatAdam::new(&model.vars.trainable_variables(), adam)?;
     let (x, y) = Kinematics.sample_joint(batch * steps as i64, device)?;
     rate(repeats, || {
         let mut values = Tensor::zeros([1], (Kind::Float, device));
         for step in 0..steps as i64 {
             let batch_rows = (&x.narrow(0, step * batch, batch), &y.narrow(0, step * batch, batch));
-            (values, _) = optimisation_step(&mut optimiser, &trainable, model, objective, batch_rows, 0.5, 10.0);
+            (values, _) = optimisation_step(&mut optimiser, model, objective, batch_rows, 0.5, (1e-4, 10.0));
         }
         Ok((steps as f64, values))
     })

@@ -65,11 +65,11 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
             let u = match model.spec.kind {
                 ModelKind::Inn => {
                     let z = Tensor::randn([rows, dims.z], (kind, device));
-                    model.network.inverse(&dims.join_zy(&z, &y_rows, 0.0), None).0
+                    model.network.inverse_rows(&dims.join_zy(&z, &y_rows, 0.0), None)
                 }
                 ModelKind::Cinn => {
                     let z = Tensor::randn([rows, dims.x], (kind, device));
-                    model.network.inverse(&z, Some(&y_rows)).0
+                    model.network.inverse_rows(&z, Some(&y_rows))
                 }
             };
             chunks.push(model.decode_x(&u));

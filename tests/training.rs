@@ -14,8 +14,9 @@ use innfer::train::bidirectional::Bidirectional;
 use innfer::train::likelihood::MaximumLikelihood;
 use innfer::train::objective::Objective;
 use innfer::train::{fit, Hooks, LossWeights, Preset, Stop, TrainConfig, TrainingData};
-use tch::nn::OptimizerConfig;
-use tch::{nn, Device, Kind, Tensor};
+use innfer::train::adam::{AdamConfig, FlatAdam};
+use innfer::train::fit::optimisation_step;
+use tch::{Device, Kind, Tensor};
 
 fn weights() -> LossWeights {
     LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 }
@@ -23,12 +24,12 @@ fn weights() -> LossWeights {
 
 /// Trains `steps` Adam steps on one fixed batch; returns the first and last values of each term.
 fn steps_on_a_batch(model: &Model, objective: &dyn Objective, x: &Tensor, y: &Tensor, steps: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut optimiser = nn::Adam::default().build(&model.vars, 1e-3).unwrap();
+    let adam = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+    let mut optimiser = FlatAdam::new(&model.vars.trainable_variables(), adam).unwrap();
     let mut values = Vec::new();
     for _ in 0..steps {
-        optimiser.zero_grad();
-        values.push(Vec::<f64>::try_from(objective.backward(model, x, y, 1.0).to_kind(Kind::Double)).unwrap());
-        optimiser.step();
+        let (terms, _) = optimisation_step(&mut optimiser, model, objective, (x, y), 1.0, (1e-3, f64::INFINITY));
+        values.push(Vec::<f64>::try_from(terms.to_kind(Kind::Double)).unwrap());
     }
     (values[0].clone(), values[steps - 1].clone())
 }

@@ -84,23 +84,27 @@ impl CouplingBlock {
         (Tensor::cat(&[v1, v2], 1), log_det)
     }
 
-    /// Maps v back to u; returns u and log|det ∂u/∂v| per row (the negative of the forward one).
-    pub fn inverse(&self, v: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
+    /// Maps v back to u; subtracts each row's log|det ∂v/∂u| from `log_det` when one is given
+    /// (sampling needs none, and skips its work).
+    pub fn inverse(&self, v: &Tensor, condition: Option<&Tensor>, mut log_det: Option<&mut Tensor>) -> Tensor {
         let (v1, v2) = self.halves(v);
-        let rows = v.size()[0];
-        let mut log_det = Tensor::zeros([rows], (v.kind(), v.device()));
+        let mut subtract = |s: &Tensor| {
+            if let Some(log_det) = log_det.as_deref_mut() {
+                *log_det -= s.sum_dim_intlist(1, false, s.kind());
+            }
+        };
         let u1 = match &self.first_half {
             Some(subnet) => {
                 let (s1, t1) = self.scale_shift(subnet, &v2, condition);
-                log_det -= s1.sum_dim_intlist(1, false, s1.kind());
+                subtract(&s1);
                 (&v1 - t1) * (-s1).exp()
             }
             None => v1,
         };
         let (s2, t2) = self.scale_shift(&self.second_half, &u1, condition);
-        log_det -= s2.sum_dim_intlist(1, false, s2.kind());
+        subtract(&s2);
         let u2 = (&v2 - t2) * (-s2).exp();
-        (Tensor::cat(&[u1, u2], 1), log_det)
+        Tensor::cat(&[u1, u2], 1)
     }
 
     fn halves(&self, rows: &Tensor) -> (Tensor, Tensor) {

@@ -87,15 +87,23 @@ impl InvertibleNetwork {
 
     /// Maps rows v back to u; returns u and log|det ∂u/∂v| per row.
     pub fn inverse(&self, v: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
+        let mut log_det = Tensor::zeros([v.size()[0]], (v.kind(), v.device()));
+        let u = self.invert(v, condition, Some(&mut log_det));
+        (u, log_det)
+    }
+
+    /// Maps rows v back to u without the log-determinant (posterior sampling needs none).
+    pub fn inverse_rows(&self, v: &Tensor, condition: Option<&Tensor>) -> Tensor {
+        self.invert(v, condition, None)
+    }
+
+    fn invert(&self, v: &Tensor, condition: Option<&Tensor>, mut log_det: Option<&mut Tensor>) -> Tensor {
         let condition = self.condition_or_none(condition);
         let mut u = v.shallow_clone();
-        let mut log_det = Tensor::zeros([v.size()[0]], (v.kind(), v.device()));
         for (block, permutation) in self.blocks.iter().zip(&self.permutations).rev() {
-            let (out, block_log_det) = block.inverse(&permutation.undo(&u), condition);
-            log_det += block_log_det;
-            u = out;
+            u = block.inverse(&permutation.undo(&u), condition, log_det.as_deref_mut());
         }
-        (u, log_det)
+        u
     }
 
     /// An unconditional network ignores any condition it is given.

@@ -54,10 +54,11 @@ impl Subnet {
     pub fn forward(&self, input: &Tensor) -> Tensor {
         let mut hidden = input.shallow_clone();
         for layer in &self.hidden_layers {
-            let linear = hidden.apply(layer);
+            // In place: the linear layer's output is needed by nothing else, its gradient included.
+            let mut linear = hidden.apply(layer);
             hidden = match self.activation {
-                Activation::Relu => linear.relu(),
-                Activation::LeakyRelu => linear.leaky_relu(),
+                Activation::Relu => linear.relu_(),
+                Activation::LeakyRelu => linear.leaky_relu_(),
             };
         }
         hidden.apply(&self.output)

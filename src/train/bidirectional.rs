@@ -79,10 +79,10 @@ impl Bidirectional {
     fn inverse_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor, forward: &ForwardTerms, ramp: f64) -> (Tensor, Tensor) {
         let dims = model.spec.dims;
         let fresh = dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise);
-        let (u_fresh, _) = model.network.inverse(&fresh, None);
+        let u_fresh = model.network.inverse_rows(&fresh, None);
         let l_x = mmd(&dims.unpad_x(&u_fresh), x, &self.kernel_widths) * (self.weights.x * ramp);
         let own = dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise);
-        let (u_own, _) = model.network.inverse(&own, None);
+        let u_own = model.network.inverse_rows(&own, None);
         let l_rec = u_own.mse_loss(&forward.u, Reduction::Mean) * self.weights.reconstruction;
         (l_x, l_rec)
     }

@@ -3,8 +3,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
+use tch::{Kind, Tensor};
 
+use super::adam::{AdamConfig, FlatAdam};
 use super::config::TrainConfig;
 use super::objective::Objective;
 use crate::error::{Error, Result};
@@ -117,8 +118,8 @@ pub fn fit(
 ) -> Result<TrainingSummary> {
     config.validate()?;
     let device = model.device();
-    let adam = nn::Adam { beta1: 0.9, beta2: 0.999, wd: config.weight_decay, eps: 1e-6, amsgrad: false };
-    let mut optimiser = adam.build(&model.vars, config.lr)?;
+    let adam = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-6, weight_decay: config.weight_decay };
+    let mut optimiser = FlatAdam::new(&model.vars.trainable_variables(), adam)?;
     let standardise = |x: &Tensor, y: &Tensor| (model.spec.x_scale.apply(x), model.spec.y_scale.apply(y));
     let mut validation = None;
     let data = match data {
@@ -147,7 +148,6 @@ pub fn fit(
     let mut last_log = (Instant::now(), 0u64);
     let mut sums = Tensor::zeros([objective.terms().len() as i64], (Kind::Float, device));
     let mut gradient_norms = Tensor::zeros([], (Kind::Float, device));
-    let trainable = model.vars.trainable_variables();
     let mut order = Tensor::empty([0], (Kind::Int64, device));
     let mut step = 0u64;
     let mut summary = TrainingSummary { settings: serde_json::to_value(config).unwrap_or_default(), ..Default::default() };
@@ -231,43 +231,27 @@ pub fn fit(
                 standardise(&x, &y)
             }
         };
-        optimiser.set_lr(lr);
-        let (values, gradient_norm) = optimisation_step(&mut optimiser, &trainable, model, objective, (&x, &y), done, config.grad_clip);
+        let (values, gradient_norm) = optimisation_step(&mut optimiser, model, objective, (&x, &y), done, (lr, config.grad_clip));
         gradient_norms += gradient_norm;
         sums += values.to_kind(Kind::Float);
         step += 1;
     }
 }
 
-/// One optimiser step on a batch: gradients of every loss term, clipped to `clip`, one Adam update.
-/// Returns the detached loss terms and the gradient norm before clipping (no host sync).
+/// One optimiser step on a batch: gradients of every loss term, clipped to `clip`, one Adam update
+/// with learning rate `lr`. Returns the detached loss terms and the gradient norm before clipping
+/// (no host sync).
 pub fn optimisation_step(
-    optimiser: &mut nn::Optimizer,
-    trainable: &[Tensor],
+    optimiser: &mut FlatAdam,
     model: &Model,
     objective: &dyn Objective,
     (x, y): (&Tensor, &Tensor),
     progress: f64,
-    clip: f64,
+    (lr, clip): (f64, f64),
 ) -> (Tensor, Tensor) {
     optimiser.zero_grad();
     let values = objective.backward(model, x, y, progress);
-    let gradient_norm = clip_gradients(trainable, clip);
-    optimiser.step();
+    let gradient_norm = optimiser.clip_gradients(clip);
+    optimiser.step(lr);
     (values, gradient_norm)
-}
-
-/// Scales the gradients so that their joint norm is at most `max`, without reading anything back to
-/// the host (a GPU keeps running); returns the norm before clipping.
-fn clip_gradients(variables: &[Tensor], max: f64) -> Tensor {
-    tch::no_grad(|| {
-        let gradients: Vec<Tensor> = variables.iter().map(Tensor::grad).filter(Tensor::defined).collect();
-        let norms: Vec<Tensor> = gradients.iter().map(|gradient| gradient.norm()).collect();
-        let total = Tensor::stack(&norms, 0).norm();
-        let scale = (max / (&total + 1e-6)).clamp_max(1.0);
-        for mut gradient in gradients {
-            let _ = gradient.g_mul_(&scale);
-        }
-        total
-    })
 }

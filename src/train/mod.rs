@@ -1,5 +1,6 @@
 //! Training: the paper's bidirectional objective, maximum likelihood, and the loop they share.
 
+pub mod adam;
 pub mod bidirectional;
 pub mod config;
 pub mod fit;

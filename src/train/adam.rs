@@ -1,0 +1,288 @@
+//! Adam over one flat buffer: every parameter and every gradient of a model is a view into one
+//! contiguous tensor, so that clearing, clipping and updating them all are a handful of tensor
+//! operations instead of a handful per parameter (a coupling network has dozens of small
+//! parameters, and on a CPU each operation costs microseconds of dispatch whatever its size).
+
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+
+/// Adam's constants (weight decay as an L2 term added to the gradient, as `torch.optim.Adam` does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamConfig {
+    /// Decay of the running mean of gradients.
+    pub beta1: f64,
+    /// Decay of the running mean of squared gradients.
+    pub beta2: f64,
+    /// Added to the root of the second moment.
+    pub eps: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+}
+
+/// Adam whose parameters and gradients alias two flat buffers.
+#[derive(Debug)]
+pub struct FlatAdam {
+    config: AdamConfig,
+    parameters: Tensor,
+    gradients: Tensor,
+    first_moment: Tensor,
+    second_moment: Tensor,
+    steps: i32,
+}
+
+impl FlatAdam {
+    /// Moves the values of `variables` into one buffer and makes each variable, and its gradient, a
+    /// view into a flat buffer. The variables keep their identity (a VarStore still saves and loads
+    /// them); all must share a device and kind.
+    pub fn new(variables: &[Tensor], config: AdamConfig) -> Result<Self> {
+        let first = variables
+            .first()
+            .ok_or_else(|| Error::invalid("the optimiser was given no parameters"))?;
+        let options = (first.kind(), first.device());
+        if variables
+            .iter()
+            .any(|variable| (variable.kind(), variable.device()) != options)
+        {
+            return Err(Error::invalid(
+                "the optimiser's parameters must share one device and one kind",
+            ));
+        }
+        let total = variables
+            .iter()
+            .map(|variable| variable.numel() as i64)
+            .sum::<i64>();
+        let parameters = Tensor::empty([total], options);
+        let gradients = Tensor::zeros([total], options);
+        materialise_gradients(variables)?;
+        tch::no_grad(|| {
+            let mut offset = 0;
+            for variable in variables {
+                let numel = variable.numel() as i64;
+                let (mut variable, shape) = (variable.shallow_clone(), variable.size());
+                let mut slot = parameters.narrow(0, offset, numel).view(shape.as_slice());
+                slot.copy_(&variable);
+                variable.set_data(&slot);
+                variable
+                    .grad()
+                    .set_data(&gradients.narrow(0, offset, numel).view(shape.as_slice()));
+                offset += numel;
+            }
+        });
+        let moment = || Tensor::zeros([total], options);
+        Ok(FlatAdam {
+            config,
+            first_moment: moment(),
+            second_moment: moment(),
+            parameters,
+            gradients,
+            steps: 0,
+        })
+    }
+
+    /// Sets every gradient to zero.
+    pub fn zero_grad(&mut self) {
+        let _ = self.gradients.zero_();
+    }
+
+    /// Scales the gradients so that their joint norm is at most `max`, without reading anything back
+    /// to the host (a GPU keeps running); returns the norm before clipping.
+    pub fn clip_gradients(&mut self, max: f64) -> Tensor {
+        let norm = self.gradients.norm();
+        let scale = (max / (&norm + 1e-6)).clamp_max(1.0);
+        let _ = self.gradients.g_mul_(&scale);
+        norm
+    }
+
+    /// One Adam update with learning rate `lr`.
+    pub fn step(&mut self, lr: f64) {
+        let AdamConfig {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } = self.config;
+        self.steps += 1;
+        let first_correction = 1.0 - beta1.powi(self.steps);
+        let second_correction = 1.0 - beta2.powi(self.steps);
+        tch::no_grad(|| {
+            let gradient = match weight_decay {
+                0.0 => self.gradients.shallow_clone(),
+                decay => &self.gradients + &self.parameters * decay,
+            };
+            let _ = self.first_moment.lerp_(&gradient, 1.0 - beta1);
+            let _ = self
+                .second_moment
+                .g_mul_scalar_(beta2)
+                .addcmul_(&(&gradient * (1.0 - beta2)), &gradient);
+            // p ← p − lr·m̂ / (√v̂ + eps), as p + m / d with d = −(√v/√c₂ + eps)·c₁/lr.
+            let step_size = -first_correction / lr;
+            let mut denominator = self.second_moment.sqrt();
+            let _ = denominator
+                .g_mul_scalar_(step_size / second_correction.sqrt())
+                .g_add_scalar_(eps * step_size);
+            let _ = self.parameters.addcdiv_(&self.first_moment, &denominator);
+        });
+    }
+
+    /// All parameters, flattened in the order they were given (a view, not a copy).
+    pub fn parameters(&self) -> &Tensor {
+        &self.parameters
+    }
+
+    /// All gradients, flattened like [`FlatAdam::parameters`] (a view, not a copy).
+    pub fn gradients(&self) -> &Tensor {
+        &self.gradients
+    }
+}
+
+/// Gives every variable a gradient tensor (zeros), so that it can be re-pointed into the flat buffer
+/// before the first real backward pass.
+fn materialise_gradients(variables: &[Tensor]) -> Result<()> {
+    tch::with_grad(|| {
+        let touched: Vec<Tensor> = variables
+            .iter()
+            .map(|variable| (variable * 0.0).sum(Kind::Float))
+            .collect();
+        Tensor::stack(&touched, 0).sum(Kind::Float).f_backward()
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tch::{nn, nn::OptimizerConfig, Device};
+
+    use super::*;
+
+    fn layers(path: &nn::Path) -> (nn::Linear, nn::Linear) {
+        (
+            nn::linear(path / "a", 3, 5, Default::default()),
+            nn::linear(path / "b", 5, 2, Default::default()),
+        )
+    }
+
+    fn loss((first, second): &(nn::Linear, nn::Linear), x: &Tensor) -> Tensor {
+        x.apply(first)
+            .tanh()
+            .apply(second)
+            .square()
+            .mean(Kind::Float)
+    }
+
+    #[test]
+    fn parameters_and_gradients_are_views_of_the_buffers() {
+        let store = nn::VarStore::new(Device::Cpu);
+        let net = layers(&store.root());
+        let before: Vec<Tensor> = store
+            .trainable_variables()
+            .iter()
+            .map(Tensor::copy)
+            .collect();
+        let mut adam = FlatAdam::new(
+            &store.trainable_variables(),
+            AdamConfig {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+        )
+        .unwrap();
+        for (variable, value) in store.trainable_variables().iter().zip(&before) {
+            assert!(
+                variable.equal(value),
+                "values survive the move into the buffer"
+            );
+        }
+        adam.zero_grad();
+        loss(&net, &Tensor::randn([7, 3], (Kind::Float, Device::Cpu))).backward();
+        let gathered: Vec<Tensor> = store
+            .trainable_variables()
+            .iter()
+            .map(|v| v.grad().view([-1]))
+            .collect();
+        assert!(Tensor::cat(&gathered, 0).equal(adam.gradients()));
+        assert!(adam.gradients().abs().sum(Kind::Float).double_value(&[]) > 0.0);
+        let _ = adam.parameters().shallow_clone().g_add_scalar_(1.0);
+        let moved: Vec<Tensor> = store
+            .trainable_variables()
+            .iter()
+            .map(|v| v.view([-1]))
+            .collect();
+        assert!(
+            Tensor::cat(&moved, 0).equal(adam.parameters()),
+            "an update of the buffer is an update of the model"
+        );
+    }
+
+    #[test]
+    fn updates_match_libtorch_adam() {
+        tch::manual_seed(3);
+        let (ours, mut theirs) = (
+            nn::VarStore::new(Device::Cpu),
+            nn::VarStore::new(Device::Cpu),
+        );
+        let (net_ours, net_theirs) = (layers(&ours.root()), layers(&theirs.root()));
+        theirs.copy(&ours).unwrap();
+        let config = AdamConfig {
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-6,
+            weight_decay: 1e-3,
+        };
+        let mut flat = FlatAdam::new(&ours.trainable_variables(), config).unwrap();
+        let reference = nn::Adam {
+            beta1: 0.9,
+            beta2: 0.99,
+            wd: 1e-3,
+            eps: 1e-6,
+            amsgrad: false,
+        };
+        let mut reference = reference.build(&theirs, 1e-2).unwrap();
+        for step in 0..20 {
+            let x = Tensor::randn([16, 3], (Kind::Float, Device::Cpu));
+            flat.zero_grad();
+            loss(&net_ours, &x).backward();
+            flat.step(1e-2);
+            reference.zero_grad();
+            loss(&net_theirs, &x).backward();
+            reference.step();
+            for (a, b) in ours
+                .trainable_variables()
+                .iter()
+                .zip(theirs.trainable_variables())
+            {
+                let gap = (a - &b).abs().max().double_value(&[]);
+                assert!(gap < 1e-5, "step {step}: parameters differ by {gap}");
+            }
+        }
+    }
+
+    #[test]
+    fn clipping_bounds_the_joint_norm() {
+        let store = nn::VarStore::new(Device::Cpu);
+        let net = layers(&store.root());
+        let mut adam = FlatAdam::new(
+            &store.trainable_variables(),
+            AdamConfig {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+        )
+        .unwrap();
+        adam.zero_grad();
+        (loss(&net, &Tensor::randn([7, 3], (Kind::Float, Device::Cpu))) * 1e4).backward();
+        let norm = adam.clip_gradients(0.5).double_value(&[]);
+        assert!(norm > 0.5);
+        let clipped: Vec<Tensor> = store
+            .trainable_variables()
+            .iter()
+            .map(|v| v.grad().view([-1]))
+            .collect();
+        let after = Tensor::cat(&clipped, 0).norm().double_value(&[]);
+        assert!((after - 0.5).abs() < 1e-4, "norm after clipping {after}");
+    }
+}
