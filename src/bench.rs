@@ -7,7 +7,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use crate::error::Result;
-use crate::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelSpec};
+use crate::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec};
 use crate::problem::kinematics::Kinematics;
 use crate::problem::Problem;
 use crate::sample::posterior;
@@ -17,7 +17,7 @@ use crate::train::likelihood::MaximumLikelihood;
 use crate::train::objective::Objective;
 use crate::train::adam::{AdamConfig, FlatAdam};
 use crate::train::fit::optimisation_step;
-use crate::train::LossWeights;
+use crate::train::{LossWeights, Preset, TrainConfig};
 
 /// One measured quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,8 +125,16 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
     on_progress("posterior sampling");
     let targets = Tensor::from_slice(TARGETS.as_flattened()).view([9, 2]).to_device(device);
     let per_target = 1_000_000 / 9;
-    let samples = rate(repeats, || Ok(((per_target * 9) as f64, posterior(&cinn, &targets, per_target)?.0)))?;
-    record("cINN posterior sampling", samples, "samples/s", "the cINN above, 10^6 samples for 9 targets");
+    let sampling_rate =
+        |model: &Model| rate(repeats, || Ok(((per_target * 9) as f64, posterior(model, &targets, per_target)?.0)));
+    record("cINN posterior sampling", sampling_rate(&cinn)?, "samples/s", "the cINN above, 10^6 samples for 9 targets");
+    let quick = TrainConfig::preset("kinematics", ModelKind::Cinn, Preset::Quick);
+    let quick_cinn = Model::new(ModelSpec::cinn(4, 2, quick.blocks, quick.block, 1)?, device)?;
+    let config = format!(
+        "the quick preset's kinematics cINN ({} GLOW blocks, subnets {}×{}), 10^6 samples for 9 targets",
+        quick.blocks, quick.block.layers, quick.block.hidden
+    );
+    record("cINN posterior sampling", sampling_rate(&quick_cinn)?, "samples/s", &config);
 
     on_progress("rejection ABC");
     let draws = 10_000_000;
