@@ -105,6 +105,10 @@ pub struct Knobs {
     /// Stop when the held-out loss has not improved for this many epochs.
     #[arg(long, value_name = "EPOCHS")]
     pub patience: Option<f64>,
+    /// Save the exponential moving average of the weights with this decay per step (e.g. 0.999)
+    /// instead of the last weights.
+    #[arg(long, value_name = "DECAY")]
+    pub average: Option<f64>,
     /// Number of coupling blocks.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub blocks: Option<u32>,
@@ -186,6 +190,7 @@ impl Knobs {
         }
         set(&mut config.validation, self.val);
         config.patience = self.patience.or(config.patience);
+        config.weight_average = self.average.or(config.weight_average);
         config.blocks = self.blocks.map_or(config.blocks, |b| b as usize);
         config.block.hidden = self.hidden.unwrap_or(config.block.hidden);
         config.block.layers = self.layers.map_or(config.block.layers, |l| l as usize);

@@ -29,6 +29,8 @@ pub struct FlatAdam {
     first_moment: Tensor,
     second_moment: Tensor,
     steps: i32,
+    /// Decay and running exponential average of the parameters, when one is kept.
+    average: Option<(f64, Tensor)>,
 }
 
 impl FlatAdam {
@@ -77,7 +79,29 @@ impl FlatAdam {
             parameters,
             gradients,
             steps: 0,
+            average: None,
         })
+    }
+
+    /// Keeps an exponential moving average of the parameters, updated after every step with `decay`
+    /// (starting from the current values).
+    pub fn keep_average(&mut self, decay: f64) {
+        self.average = Some((decay, self.parameters.copy()));
+    }
+
+    /// Copies the averaged parameters into `variables` (shaped and ordered like those the optimiser
+    /// was made with); returns false when no average is kept.
+    pub fn copy_average_into(&self, variables: &[Tensor]) -> bool {
+        let Some((_, average)) = &self.average else { return false };
+        tch::no_grad(|| {
+            let mut offset = 0;
+            for variable in variables {
+                let numel = variable.numel() as i64;
+                variable.shallow_clone().copy_(&average.narrow(0, offset, numel).view(variable.size().as_slice()));
+                offset += numel;
+            }
+        });
+        true
     }
 
     /// Sets every gradient to zero.
@@ -122,6 +146,9 @@ impl FlatAdam {
                 .g_mul_scalar_(step_size / second_correction.sqrt())
                 .g_add_scalar_(eps * step_size);
             let _ = self.parameters.addcdiv_(&self.first_moment, &denominator);
+            if let Some((decay, average)) = &mut self.average {
+                let _ = average.lerp_(&self.parameters, 1.0 - *decay);
+            }
         });
     }
 
@@ -257,6 +284,27 @@ mod tests {
                 assert!(gap < 1e-5, "step {step}: parameters differ by {gap}");
             }
         }
+    }
+
+    #[test]
+    fn the_average_trails_the_parameters() {
+        let store = nn::VarStore::new(Device::Cpu);
+        let net = layers(&store.root());
+        let config = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+        let mut adam = FlatAdam::new(&store.trainable_variables(), config).unwrap();
+        adam.keep_average(0.75);
+        let start = adam.parameters().copy();
+        adam.zero_grad();
+        loss(&net, &Tensor::randn([7, 3], (Kind::Float, Device::Cpu))).backward();
+        adam.step(0.1);
+        let expected = &start * 0.75 + adam.parameters() * 0.25;
+        let copy = nn::VarStore::new(Device::Cpu);
+        let _ = layers(&copy.root());
+        assert!(adam.copy_average_into(&copy.trainable_variables()));
+        let averaged: Vec<Tensor> = copy.trainable_variables().iter().map(|v| v.view([-1])).collect();
+        let gap = (Tensor::cat(&averaged, 0) - expected).abs().max().double_value(&[]);
+        assert!(gap < 1e-6, "average off by {gap}");
+        assert!(!start.allclose(adam.parameters(), 1e-4, 1e-4, false), "the step moved the parameters");
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub struct TrainConfig {
     /// Stop when the held-out loss has not improved for this many epochs (needs held-out rows).
     #[serde(default)]
     pub patience: Option<f64>,
+    /// Keep an exponential moving average of the weights with this decay per step, and save and
+    /// return it instead of the last weights.
+    #[serde(default)]
+    pub weight_average: Option<f64>,
     /// When to stop.
     pub stop: Stop,
     /// Loss weights of the bidirectional training.
@@ -164,6 +168,7 @@ impl TrainConfig {
             simulations: None,
             validation: 0.1,
             patience: None,
+            weight_average: None,
             stop: Stop { budget: Some(Duration::from_secs(150)), ..Stop::default() },
             losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
             kernel_widths: TRAINING_WIDTHS.to_vec(),
@@ -245,6 +250,11 @@ impl TrainConfig {
         }
         if let Some(patience) = self.patience {
             positive("patience", patience)?;
+        }
+        if let Some(decay) = self.weight_average {
+            if !(0.0..1.0).contains(&decay) {
+                return Err(Error::invalid(format!("--average must be at least 0 and below 1, not {decay}")));
+            }
         }
         let rows = match self.simulations {
             Some(simulations) => (simulations as f64 * (1.0 - self.validation)).round() as i64,
