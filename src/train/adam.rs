@@ -38,49 +38,28 @@ impl FlatAdam {
     /// view into a flat buffer. The variables keep their identity (a VarStore still saves and loads
     /// them); all must share a device and kind.
     pub fn new(variables: &[Tensor], config: AdamConfig) -> Result<Self> {
-        let first = variables
-            .first()
-            .ok_or_else(|| Error::invalid("the optimiser was given no parameters"))?;
+        let first = variables.first().ok_or_else(|| Error::invalid("the optimiser was given no parameters"))?;
         let options = (first.kind(), first.device());
-        if variables
-            .iter()
-            .any(|variable| (variable.kind(), variable.device()) != options)
-        {
-            return Err(Error::invalid(
-                "the optimiser's parameters must share one device and one kind",
-            ));
+        if variables.iter().any(|variable| (variable.kind(), variable.device()) != options) {
+            return Err(Error::invalid("the optimiser's parameters must share one device and one kind"));
         }
-        let total = variables
-            .iter()
-            .map(|variable| variable.numel() as i64)
-            .sum::<i64>();
+        let total = variables.iter().map(|variable| variable.numel() as i64).sum::<i64>();
         let parameters = Tensor::empty([total], options);
         let gradients = Tensor::zeros([total], options);
         materialise_gradients(variables)?;
         tch::no_grad(|| {
-            let mut offset = 0;
-            for variable in variables {
-                let numel = variable.numel() as i64;
-                let (mut variable, shape) = (variable.shallow_clone(), variable.size());
-                let mut slot = parameters.narrow(0, offset, numel).view(shape.as_slice());
-                slot.copy_(&variable);
+            for (variable, slot) in variables.iter().zip(views(&parameters, variables)) {
+                let mut variable = variable.shallow_clone();
+                slot.shallow_clone().copy_(&variable);
                 variable.set_data(&slot);
-                variable
-                    .grad()
-                    .set_data(&gradients.narrow(0, offset, numel).view(shape.as_slice()));
-                offset += numel;
+            }
+            for (variable, slot) in variables.iter().zip(views(&gradients, variables)) {
+                variable.grad().set_data(&slot);
             }
         });
         let moment = || Tensor::zeros([total], options);
-        Ok(FlatAdam {
-            config,
-            first_moment: moment(),
-            second_moment: moment(),
-            parameters,
-            gradients,
-            steps: 0,
-            average: None,
-        })
+        let (first_moment, second_moment) = (moment(), moment());
+        Ok(FlatAdam { config, parameters, gradients, first_moment, second_moment, steps: 0, average: None })
     }
 
     /// Keeps an exponential moving average of the parameters, updated after every step with `decay`
@@ -94,11 +73,8 @@ impl FlatAdam {
     pub fn copy_average_into(&self, variables: &[Tensor]) -> bool {
         let Some((_, average)) = &self.average else { return false };
         tch::no_grad(|| {
-            let mut offset = 0;
-            for variable in variables {
-                let numel = variable.numel() as i64;
-                variable.shallow_clone().copy_(&average.narrow(0, offset, numel).view(variable.size().as_slice()));
-                offset += numel;
+            for (variable, slot) in variables.iter().zip(views(average, variables)) {
+                variable.shallow_clone().copy_(&slot);
             }
         });
         true
@@ -120,12 +96,7 @@ impl FlatAdam {
 
     /// One Adam update with learning rate `lr`.
     pub fn step(&mut self, lr: f64) {
-        let AdamConfig {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        } = self.config;
+        let AdamConfig { beta1, beta2, eps, weight_decay } = self.config;
         self.steps += 1;
         let first_correction = 1.0 - beta1.powi(self.steps);
         let second_correction = 1.0 - beta2.powi(self.steps);
@@ -135,16 +106,11 @@ impl FlatAdam {
                 decay => &self.gradients + &self.parameters * decay,
             };
             let _ = self.first_moment.lerp_(&gradient, 1.0 - beta1);
-            let _ = self
-                .second_moment
-                .g_mul_scalar_(beta2)
-                .addcmul_(&(&gradient * (1.0 - beta2)), &gradient);
+            let _ = self.second_moment.g_mul_scalar_(beta2).addcmul_(&(&gradient * (1.0 - beta2)), &gradient);
             // p ← p − lr·m̂ / (√v̂ + eps), as p + m / d with d = −(√v/√c₂ + eps)·c₁/lr.
             let step_size = -first_correction / lr;
             let mut denominator = self.second_moment.sqrt();
-            let _ = denominator
-                .g_mul_scalar_(step_size / second_correction.sqrt())
-                .g_add_scalar_(eps * step_size);
+            let _ = denominator.g_mul_scalar_(step_size / second_correction.sqrt()).g_add_scalar_(eps * step_size);
             let _ = self.parameters.addcdiv_(&self.first_moment, &denominator);
             if let Some((decay, average)) = &mut self.average {
                 let _ = average.lerp_(&self.parameters, 1.0 - *decay);
@@ -163,14 +129,21 @@ impl FlatAdam {
     }
 }
 
+/// Views into the flat `buffer`, one per variable, shaped like it and in order.
+fn views<'a>(buffer: &'a Tensor, variables: &'a [Tensor]) -> impl Iterator<Item = Tensor> + 'a {
+    variables.iter().scan(0, move |offset, variable| {
+        let numel = variable.numel() as i64;
+        let view = buffer.narrow(0, *offset, numel).view(variable.size().as_slice());
+        *offset += numel;
+        Some(view)
+    })
+}
+
 /// Gives every variable a gradient tensor (zeros), so that it can be re-pointed into the flat buffer
 /// before the first real backward pass.
 fn materialise_gradients(variables: &[Tensor]) -> Result<()> {
     tch::with_grad(|| {
-        let touched: Vec<Tensor> = variables
-            .iter()
-            .map(|variable| (variable * 0.0).sum(Kind::Float))
-            .collect();
+        let touched: Vec<Tensor> = variables.iter().map(|variable| (variable * 0.0).sum(Kind::Float)).collect();
         Tensor::stack(&touched, 0).sum(Kind::Float).f_backward()
     })?;
     Ok(())
@@ -182,155 +155,98 @@ mod tests {
 
     use super::*;
 
-    fn layers(path: &nn::Path) -> (nn::Linear, nn::Linear) {
-        (
-            nn::linear(path / "a", 3, 5, Default::default()),
-            nn::linear(path / "b", 5, 2, Default::default()),
-        )
+    const PLAIN: AdamConfig = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+
+    type Net = (nn::Linear, nn::Linear);
+
+    fn layers(path: &nn::Path) -> Net {
+        (nn::linear(path / "a", 3, 5, Default::default()), nn::linear(path / "b", 5, 2, Default::default()))
     }
 
-    fn loss((first, second): &(nn::Linear, nn::Linear), x: &Tensor) -> Tensor {
-        x.apply(first)
-            .tanh()
-            .apply(second)
-            .square()
-            .mean(Kind::Float)
+    fn loss((first, second): &Net, x: &Tensor) -> Tensor {
+        x.apply(first).tanh().apply(second).square().mean(Kind::Float)
+    }
+
+    fn batch() -> Tensor {
+        Tensor::randn([7, 3], (Kind::Float, Device::Cpu))
+    }
+
+    /// The variables of `store`, flattened and joined in order.
+    fn joined(store: &nn::VarStore, part: impl Fn(&Tensor) -> Tensor) -> Tensor {
+        let parts: Vec<Tensor> = store.trainable_variables().iter().map(|v| part(v).view([-1])).collect();
+        Tensor::cat(&parts, 0)
+    }
+
+    /// A small network and a plain optimiser over it.
+    fn network() -> (nn::VarStore, Net, FlatAdam) {
+        let store = nn::VarStore::new(Device::Cpu);
+        let net = layers(&store.root());
+        let adam = FlatAdam::new(&store.trainable_variables(), PLAIN).unwrap();
+        (store, net, adam)
     }
 
     #[test]
     fn parameters_and_gradients_are_views_of_the_buffers() {
         let store = nn::VarStore::new(Device::Cpu);
         let net = layers(&store.root());
-        let before: Vec<Tensor> = store
-            .trainable_variables()
-            .iter()
-            .map(Tensor::copy)
-            .collect();
-        let mut adam = FlatAdam::new(
-            &store.trainable_variables(),
-            AdamConfig {
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-            },
-        )
-        .unwrap();
-        for (variable, value) in store.trainable_variables().iter().zip(&before) {
-            assert!(
-                variable.equal(value),
-                "values survive the move into the buffer"
-            );
-        }
+        let before = joined(&store, Tensor::copy);
+        let mut adam = FlatAdam::new(&store.trainable_variables(), PLAIN).unwrap();
+        assert!(before.equal(adam.parameters()), "values survive the move into the buffer");
         adam.zero_grad();
-        loss(&net, &Tensor::randn([7, 3], (Kind::Float, Device::Cpu))).backward();
-        let gathered: Vec<Tensor> = store
-            .trainable_variables()
-            .iter()
-            .map(|v| v.grad().view([-1]))
-            .collect();
-        assert!(Tensor::cat(&gathered, 0).equal(adam.gradients()));
+        loss(&net, &batch()).backward();
+        assert!(joined(&store, Tensor::grad).equal(adam.gradients()));
         assert!(adam.gradients().abs().sum(Kind::Float).double_value(&[]) > 0.0);
         let _ = adam.parameters().shallow_clone().g_add_scalar_(1.0);
-        let moved: Vec<Tensor> = store
-            .trainable_variables()
-            .iter()
-            .map(|v| v.view([-1]))
-            .collect();
-        assert!(
-            Tensor::cat(&moved, 0).equal(adam.parameters()),
-            "an update of the buffer is an update of the model"
-        );
+        assert!(joined(&store, Tensor::shallow_clone).equal(adam.parameters()), "the model sees the buffer's update");
     }
 
     #[test]
     fn updates_match_libtorch_adam() {
-        tch::manual_seed(3);
-        let (ours, mut theirs) = (
-            nn::VarStore::new(Device::Cpu),
-            nn::VarStore::new(Device::Cpu),
-        );
+        let (ours, mut theirs) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
         let (net_ours, net_theirs) = (layers(&ours.root()), layers(&theirs.root()));
         theirs.copy(&ours).unwrap();
-        let config = AdamConfig {
-            beta1: 0.9,
-            beta2: 0.99,
-            eps: 1e-6,
-            weight_decay: 1e-3,
-        };
+        let config = AdamConfig { beta1: 0.9, beta2: 0.99, eps: 1e-6, weight_decay: 1e-3 };
         let mut flat = FlatAdam::new(&ours.trainable_variables(), config).unwrap();
-        let reference = nn::Adam {
-            beta1: 0.9,
-            beta2: 0.99,
-            wd: 1e-3,
-            eps: 1e-6,
-            amsgrad: false,
-        };
+        let reference = nn::Adam { beta1: 0.9, beta2: 0.99, wd: 1e-3, eps: 1e-6, amsgrad: false };
         let mut reference = reference.build(&theirs, 1e-2).unwrap();
         for step in 0..20 {
-            let x = Tensor::randn([16, 3], (Kind::Float, Device::Cpu));
+            let x = batch();
             flat.zero_grad();
             loss(&net_ours, &x).backward();
             flat.step(1e-2);
             reference.zero_grad();
             loss(&net_theirs, &x).backward();
             reference.step();
-            for (a, b) in ours
-                .trainable_variables()
-                .iter()
-                .zip(theirs.trainable_variables())
-            {
-                let gap = (a - &b).abs().max().double_value(&[]);
-                assert!(gap < 1e-5, "step {step}: parameters differ by {gap}");
-            }
+            let gap = (joined(&ours, Tensor::shallow_clone) - joined(&theirs, Tensor::shallow_clone)).abs().max();
+            assert!(gap.double_value(&[]) < 1e-5, "step {step}: parameters differ by {gap}");
         }
     }
 
     #[test]
     fn the_average_trails_the_parameters() {
-        let store = nn::VarStore::new(Device::Cpu);
-        let net = layers(&store.root());
-        let config = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
-        let mut adam = FlatAdam::new(&store.trainable_variables(), config).unwrap();
+        let (_store, net, mut adam) = network();
         adam.keep_average(0.75);
         let start = adam.parameters().copy();
         adam.zero_grad();
-        loss(&net, &Tensor::randn([7, 3], (Kind::Float, Device::Cpu))).backward();
+        loss(&net, &batch()).backward();
         adam.step(0.1);
+        assert!(!start.allclose(adam.parameters(), 1e-4, 1e-4, false), "the step moved the parameters");
         let expected = &start * 0.75 + adam.parameters() * 0.25;
         let copy = nn::VarStore::new(Device::Cpu);
         let _ = layers(&copy.root());
         assert!(adam.copy_average_into(&copy.trainable_variables()));
-        let averaged: Vec<Tensor> = copy.trainable_variables().iter().map(|v| v.view([-1])).collect();
-        let gap = (Tensor::cat(&averaged, 0) - expected).abs().max().double_value(&[]);
+        let gap = (joined(&copy, Tensor::shallow_clone) - expected).abs().max().double_value(&[]);
         assert!(gap < 1e-6, "average off by {gap}");
-        assert!(!start.allclose(adam.parameters(), 1e-4, 1e-4, false), "the step moved the parameters");
     }
 
     #[test]
     fn clipping_bounds_the_joint_norm() {
-        let store = nn::VarStore::new(Device::Cpu);
-        let net = layers(&store.root());
-        let mut adam = FlatAdam::new(
-            &store.trainable_variables(),
-            AdamConfig {
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-            },
-        )
-        .unwrap();
+        let (store, net, mut adam) = network();
         adam.zero_grad();
-        (loss(&net, &Tensor::randn([7, 3], (Kind::Float, Device::Cpu))) * 1e4).backward();
+        (loss(&net, &batch()) * 1e4).backward();
         let norm = adam.clip_gradients(0.5).double_value(&[]);
         assert!(norm > 0.5);
-        let clipped: Vec<Tensor> = store
-            .trainable_variables()
-            .iter()
-            .map(|v| v.grad().view([-1]))
-            .collect();
-        let after = Tensor::cat(&clipped, 0).norm().double_value(&[]);
+        let after = joined(&store, Tensor::grad).norm().double_value(&[]);
         assert!((after - 0.5).abs() < 1e-4, "norm after clipping {after}");
     }
 }
