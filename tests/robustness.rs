@@ -68,6 +68,25 @@ fn the_same_seed_gives_the_same_model_and_samples() {
 }
 
 #[test]
+fn the_weight_average_is_what_is_saved() {
+    let folder = tempfile::tempdir().unwrap();
+    let crc = |average: Option<&str>| {
+        let run = folder.path().join(format!("run-{}", average.unwrap_or("none")));
+        let mut command = innfer();
+        command.args(["--seed", "3", "train", "--model", "cinn", "--steps", "15", "--out"]).arg(&run).args(TINY);
+        if let Some(decay) = average {
+            command.args(["--average", decay]);
+        }
+        command.assert().success();
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+        manifest["weights"]["crc32"].clone()
+    };
+    let last = crc(None);
+    assert_eq!(crc(Some("0")), last, "an average with decay 0 is the last weights");
+    assert_ne!(crc(Some("0.9")), last, "an average over steps is not the last weights");
+}
+
+#[test]
 fn resume_continues_a_run() {
     let folder = tempfile::tempdir().unwrap();
     let run = folder.path().join("run");

@@ -68,14 +68,14 @@ impl FlatAdam {
         self.average = Some((decay, self.parameters.copy()));
     }
 
-    /// Copies the averaged parameters into `variables` (shaped and ordered like those the optimiser
-    /// was made with); returns false when no average is kept.
-    pub fn copy_average_into(&self, variables: &[Tensor]) -> bool {
-        let Some((_, average)) = &self.average else { return false };
+    /// Exchanges the parameters with their average, so that the model holds the average (until the
+    /// next swap back); returns false, and does nothing, when no average is kept.
+    pub fn swap_average(&mut self) -> bool {
+        let Some((_, average)) = &mut self.average else { return false };
         tch::no_grad(|| {
-            for (variable, slot) in variables.iter().zip(views(average, variables)) {
-                variable.shallow_clone().copy_(&slot);
-            }
+            let parameters = self.parameters.copy();
+            self.parameters.copy_(average);
+            average.copy_(&parameters);
         });
         true
     }
@@ -224,19 +224,21 @@ mod tests {
 
     #[test]
     fn the_average_trails_the_parameters() {
-        let (_store, net, mut adam) = network();
+        let (store, net, mut adam) = network();
+        assert!(!adam.swap_average(), "no average kept yet");
         adam.keep_average(0.75);
         let start = adam.parameters().copy();
         adam.zero_grad();
         loss(&net, &batch()).backward();
         adam.step(0.1);
         assert!(!start.allclose(adam.parameters(), 1e-4, 1e-4, false), "the step moved the parameters");
-        let expected = &start * 0.75 + adam.parameters() * 0.25;
-        let copy = nn::VarStore::new(Device::Cpu);
-        let _ = layers(&copy.root());
-        assert!(adam.copy_average_into(&copy.trainable_variables()));
-        let gap = (joined(&copy, Tensor::shallow_clone) - expected).abs().max().double_value(&[]);
-        assert!(gap < 1e-6, "average off by {gap}");
+        let last = adam.parameters().copy();
+        let expected = &start * 0.75 + &last * 0.25;
+        assert!(adam.swap_average());
+        let gap = (joined(&store, Tensor::shallow_clone) - expected).abs().max().double_value(&[]);
+        assert!(gap < 1e-6, "the model holds the average: off by {gap}");
+        assert!(adam.swap_average());
+        assert!(adam.parameters().equal(&last), "swapping back restores the last parameters");
     }
 
     #[test]

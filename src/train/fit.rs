@@ -120,14 +120,9 @@ pub fn fit(
     let device = model.device();
     let adam = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-6, weight_decay: config.weight_decay };
     let mut optimiser = FlatAdam::new(&model.vars.trainable_variables(), adam)?;
-    // With a weight average, it is the model that is validated, checkpointed and returned.
-    let averaged = match config.weight_average {
-        Some(decay) => {
-            optimiser.keep_average(decay);
-            Some(Model::new(model.spec.clone(), device)?)
-        }
-        None => None,
-    };
+    if let Some(decay) = config.weight_average {
+        optimiser.keep_average(decay);
+    }
     let standardise = |x: &Tensor, y: &Tensor| (model.spec.x_scale.apply(x), model.spec.y_scale.apply(y));
     let mut validation = None;
     let data = match data {
@@ -168,10 +163,8 @@ pub fn fit(
         // Losses and gradients are read back (and checked) only here; checkpoints are taken only
         // right after such a check, so a diverged model is never saved.
         let checked = finished || (step > 0 && step % config.log_every == 0);
-        if let (true, Some(average)) = (checked, &averaged) {
-            optimiser.copy_average_into(&average.vars.trainable_variables());
-        }
-        let current: &Model = averaged.as_ref().unwrap_or(&*model);
+        // With a weight average, the model holds it while it is validated and checkpointed (and at the end).
+        let averaged = checked && optimiser.swap_average();
         if checked {
             let since = (step - last_log.1).max(1);
             let means = Vec::<f64>::try_from((&sums / since as f64).to_kind(Kind::Double))?;
@@ -191,7 +184,7 @@ pub fn fit(
                 losses: objective.terms().iter().copied().zip(means.iter().copied()).collect(),
                 samples_per_second: ((step - last_log.1) as f64 * config.batch as f64) / seconds,
                 validation: match validation.as_mut() {
-                    Some(validation) if step > 0 => Some(validation.check(current, objective, config.batch, step)?),
+                    Some(validation) if step > 0 => Some(validation.check(model, objective, config.batch, step)?),
                     _ => None,
                 },
             };
@@ -214,21 +207,22 @@ pub fn fit(
             Some(Validation { best: Some((loss, step)), best_model, .. }) => {
                 (best_model, Some(BestValidation { step: *step, loss: *loss }))
             }
-            _ => (current, None),
+            _ => (&*model, None),
         };
         summary.best_validation = best;
         if finished {
             (hooks.on_checkpoint)(kept, &summary)?;
             if let Some(Validation { best: Some(_), best_model, .. }) = &validation {
                 model.vars.copy(&best_model.vars)?;
-            } else if let Some(average) = &averaged {
-                model.vars.copy(&average.vars)?;
             }
             return Ok(summary);
         }
         if checked && last_checkpoint.elapsed() >= config.checkpoint_every {
             (hooks.on_checkpoint)(kept, &summary)?;
             last_checkpoint = Instant::now();
+        }
+        if averaged {
+            optimiser.swap_average();
         }
 
         let (x, y) = match &data {
