@@ -117,16 +117,6 @@ impl FlatAdam {
             }
         });
     }
-
-    /// All parameters, flattened in the order they were given (a view, not a copy).
-    pub fn parameters(&self) -> &Tensor {
-        &self.parameters
-    }
-
-    /// All gradients, flattened like [`FlatAdam::parameters`] (a view, not a copy).
-    pub fn gradients(&self) -> &Tensor {
-        &self.gradients
-    }
 }
 
 /// Views into the flat `buffer`, one per variable, shaped like it and in order.
@@ -191,13 +181,13 @@ mod tests {
         let net = layers(&store.root());
         let before = joined(&store, Tensor::copy);
         let mut adam = FlatAdam::new(&store.trainable_variables(), PLAIN).unwrap();
-        assert!(before.equal(adam.parameters()), "values survive the move into the buffer");
+        assert!(before.equal(&adam.parameters), "values survive the move into the buffer");
         adam.zero_grad();
         loss(&net, &batch()).backward();
-        assert!(joined(&store, Tensor::grad).equal(adam.gradients()));
-        assert!(adam.gradients().abs().sum(Kind::Float).double_value(&[]) > 0.0);
-        let _ = adam.parameters().shallow_clone().g_add_scalar_(1.0);
-        assert!(joined(&store, Tensor::shallow_clone).equal(adam.parameters()), "the model sees the buffer's update");
+        assert!(joined(&store, Tensor::grad).equal(&adam.gradients));
+        assert!(adam.gradients.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+        let _ = adam.parameters.shallow_clone().g_add_scalar_(1.0);
+        assert!(joined(&store, Tensor::shallow_clone).equal(&adam.parameters), "the model sees the buffer's update");
     }
 
     #[test]
@@ -227,18 +217,18 @@ mod tests {
         let (store, net, mut adam) = network();
         assert!(!adam.swap_average(), "no average kept yet");
         adam.keep_average(0.75);
-        let start = adam.parameters().copy();
+        let start = adam.parameters.copy();
         adam.zero_grad();
         loss(&net, &batch()).backward();
         adam.step(0.1);
-        assert!(!start.allclose(adam.parameters(), 1e-4, 1e-4, false), "the step moved the parameters");
-        let last = adam.parameters().copy();
+        assert!(!start.allclose(&adam.parameters, 1e-4, 1e-4, false), "the step moved the parameters");
+        let last = adam.parameters.copy();
         let expected = &start * 0.75 + &last * 0.25;
         assert!(adam.swap_average());
         let gap = (joined(&store, Tensor::shallow_clone) - expected).abs().max().double_value(&[]);
         assert!(gap < 1e-6, "the model holds the average: off by {gap}");
         assert!(adam.swap_average());
-        assert!(adam.parameters().equal(&last), "swapping back restores the last parameters");
+        assert!(adam.parameters.equal(&last), "swapping back restores the last parameters");
     }
 
     #[test]
