@@ -39,8 +39,14 @@ pub fn group_by_observation(x: &Tensor, obs: &Tensor, observations: i64) -> Vec<
     (0..observations).map(|index| rows_of_observation(x, obs, index)).collect()
 }
 
+/// Rounds of drawing again for the samples that fell outside the prior's support.
+const SUPPORT_ROUNDS: usize = 20;
+/// Most draws per observation in one round of drawing again, in multiples of the samples asked for.
+const REDRAW_FACTOR: i64 = 100;
+
 /// `n` posterior samples of x for each row of the raw observations `y` ([m, dim_y]).
 /// Returns the samples [m·n, dim_x] grouped by observation, and each sample's observation index [m·n].
+/// A model with the prior's bounds draws only samples inside them (rejecting the others, as sbi does).
 pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
     check_observations(model, y)?;
     if n < 1 {
@@ -51,11 +57,53 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
         return Err(Error::invalid(format!("{total} samples at once is more than the {MAX_SAMPLES} innfer holds in memory; lower --n")));
     }
     let device = model.device();
-    let kind = model.kind();
-    let dims = model.spec.dims;
-    let y = model.spec.y_scale.apply(&y.to_device(device).to_kind(kind));
+    let y = model.spec.y_scale.apply(&y.to_device(device).to_kind(model.kind()));
     let observations = y.size()[0];
-    let obs = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_int(n, 0, None);
+    let all = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_int(n, 0, None);
+    let Some(bounds) = &model.spec.x_bounds else {
+        return Ok((draw(model, &y, &all), all));
+    };
+    let (mut kept, mut kept_obs) = (Vec::new(), Vec::new());
+    let mut missing = Tensor::full([observations], n, (Kind::Int64, device));
+    let mut obs = all;
+    for _ in 0..SUPPORT_ROUNDS {
+        let x = draw(model, &y, &obs);
+        let inside = bounds.contains(&x).nonzero().view([-1]);
+        let (x, obs_inside) = (x.index_select(0, &inside), obs.index_select(0, &inside));
+        // Rows are grouped by observation: keep the first `missing` of each group.
+        let counts = obs_inside.bincount::<Tensor>(None, observations);
+        let group_start = counts.cumsum(0, Kind::Int64) - &counts;
+        let rank = Tensor::arange(obs_inside.size()[0], (Kind::Int64, device)) - group_start.index_select(0, &obs_inside);
+        let keep = rank.lt_tensor(&missing.index_select(0, &obs_inside)).nonzero().view([-1]);
+        kept.push(x.index_select(0, &keep));
+        kept_obs.push(obs_inside.index_select(0, &keep));
+        let drawn = obs.bincount::<Tensor>(None, observations);
+        missing -= counts.minimum(&missing);
+        if missing.sum(Kind::Int64).int64_value(&[]) == 0 {
+            let (x, obs) = (Tensor::cat(&kept, 0), Tensor::cat(&kept_obs, 0));
+            let order = obs.argsort_stable(true, 0, false);
+            return Ok((x.index_select(0, &order), obs.index_select(0, &order)));
+        }
+        // Draw again for what is missing, scaled by each observation's acceptance so far (half as
+        // much again), at most REDRAW_FACTOR·n per observation (and MAX_SAMPLES in all).
+        let acceptance = counts.to_kind(Kind::Double).clamp_min(1.0) / drawn.to_kind(Kind::Double).clamp_min(1.0);
+        let most = (REDRAW_FACTOR * n).min(MAX_SAMPLES / observations);
+        let again = (missing.to_kind(Kind::Double) * 1.5 / acceptance).ceil().clamp_max(most as f64);
+        obs = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_tensor(&again.to_kind(Kind::Int64), 0, None);
+    }
+    let worst = missing.argmax(0, false).int64_value(&[]);
+    Err(Error::invalid(format!(
+        "after {SUPPORT_ROUNDS} rounds of drawing, {} of the {n} samples for observation {} still fall outside the \
+         prior's support: the model puts almost no mass there (is it an observation the prior can produce?)",
+        missing.int64_value(&[worst]),
+        worst + 1
+    )))
+}
+
+/// A posterior sample for each entry of `obs` (indices into the standardised observations `y`).
+fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
+    let (device, kind, dims) = (model.device(), model.kind(), model.spec.dims);
+    let total = obs.size()[0];
     let mut chunks = Vec::new();
     tch::no_grad(|| {
         let mut start = 0;
@@ -72,11 +120,14 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
                     model.network.inverse_rows(&z, Some(&y_rows))
                 }
             };
-            chunks.push(model.decode_x(&u));
+            chunks.push(model.decode_x(&u, &y_rows));
             start += rows;
         }
     });
-    Ok((Tensor::cat(&chunks, 0), obs))
+    if chunks.is_empty() {
+        return Tensor::empty([0, dims.x], (kind, device));
+    }
+    Tensor::cat(&chunks, 0)
 }
 
 /// The paper's INN's prediction of y for raw rows `x` (its forward pass).

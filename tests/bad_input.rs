@@ -211,6 +211,9 @@ fn bad_training_data() {
     fails(&few, &["smaller than one batch (100)"]);
     fails(&strs(&train_on(&path, &["--val", "1.5"])), &["--val", "1.5"]);
     fails(&strs(&train_on(&path, &["--average", "1"])), &["--average", "below 1"]);
+    fails(&strs(&train_on(&path, &["--model", "inn", "--regression", "true"])), &["--regression", "cINN"]);
+    fails(&strs(&train_on(&path, &["--model", "inn", "--bounded", "true"])), &["--bounded", "cINN"]);
+    fails(&strs(&train_on(&path, &["--bounded", "maybe"])), &["--bounded", "maybe"]);
     fails(&strs(&train_on(&path, &["--fresh"])), &["--fresh"]);
     let both = ["train", "--data", path.to_str().unwrap(), "--x", "a,b", "--y", "b,y", "--steps", "1"];
     fails(&both, &["'b'", "both --x and --y"]);

@@ -121,6 +121,14 @@ pub struct Knobs {
     /// Coupling form: glow (both halves per block, the paper's code) or affine (one half).
     #[arg(long)]
     pub coupling: Option<CouplingKind>,
+    /// cINN: keep posterior samples inside the box of the problem's prior (the sbibm tasks' uniform
+    /// priors), drawing again for those outside, as sbi does: true or false [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub bounded: Option<bool>,
+    /// cINN: let the network model x less its linear regression on y (fitted on the training rows):
+    /// true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub regression: Option<bool>,
     /// Subnet non-linearity: relu or leaky-relu.
     #[arg(long)]
     pub activation: Option<Activation>,
@@ -180,9 +188,16 @@ impl Knobs {
             // Below 5000 simulations one hidden layer of 64 overfits less: held-out NLL at 10^3 on
             // two_moons −3.54 vs −3.48, gaussian_mixture −3.85 vs −3.59, slcp 1.47 vs 1.64,
             // gaussian_linear 2.01 vs 2.35 (the preset's two layers of 128).
+            // The linear regression and the weight average, measured at 10^4 (held-out NLL, mean C2ST):
+            // gaussian_linear 2.02 → 1.67 with both; slcp −0.86 → −1.06 with the regression, −1.30 with
+            // both, and C2ST (samples kept in the prior's box) 0.907 → 0.899 with the average.
             config.simulations = Some(simulations);
             config.batch = 50;
             config.patience = Some(50.0);
+            if config.model == ModelKind::Cinn {
+                config.regression = true;
+                config.weight_average = Some(0.999);
+            }
             if simulations < 5000 {
                 config.block.layers = 1;
                 config.block.hidden = 64;
@@ -196,6 +211,8 @@ impl Knobs {
         config.block.layers = self.layers.map_or(config.block.layers, |l| l as usize);
         config.block.coupling = self.coupling.unwrap_or(config.block.coupling);
         config.block.activation = self.activation.unwrap_or(config.block.activation);
+        config.regression = self.regression.unwrap_or(config.regression);
+        config.bounded = self.bounded.unwrap_or(config.bounded);
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);
         set(&mut config.block.clamp, self.clamp);

@@ -1,10 +1,12 @@
 //! The invertible networks: coupling blocks, permutations, padding, the two model kinds, checkpoints.
 
+pub mod bounds;
 pub mod checkpoint;
 pub mod coupling;
 pub mod dims;
 pub mod network;
 pub mod permutation;
+pub mod regression;
 pub mod standardise;
 pub mod subnet;
 
@@ -14,9 +16,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
+pub use bounds::Bounds;
 pub use coupling::{BlockConfig, CouplingKind};
 pub use dims::Dims;
 pub use network::{InvertibleNetwork, NetworkSpec};
+pub use regression::LinearRegression;
 pub use standardise::Standardiser;
 pub use subnet::Activation;
 
@@ -62,6 +66,13 @@ pub struct ModelSpec {
     pub x_scale: Standardiser,
     /// Standardisation of y (fitted on the training set).
     pub y_scale: Standardiser,
+    /// A cINN's box bounds of x (the prior's support): samples outside are drawn again.
+    #[serde(default)]
+    pub x_bounds: Option<Bounds>,
+    /// A cINN's linear regression of standardised x on standardised y, whose residual the network
+    /// models (fitted on the training set; none: the network models standardised x).
+    #[serde(default)]
+    pub x_regression: Option<LinearRegression>,
 }
 
 impl ModelSpec {
@@ -73,6 +84,8 @@ impl ModelSpec {
             network: NetworkSpec::new(dims.total, 0, blocks, block, seed),
             x_scale: Standardiser::identity(dims.x as usize),
             y_scale: Standardiser::identity(dims.y as usize),
+            x_bounds: None,
+            x_regression: None,
         }
     }
 
@@ -85,6 +98,8 @@ impl ModelSpec {
             network: NetworkSpec::new(x, y, blocks, block, seed),
             x_scale: Standardiser::identity(x as usize),
             y_scale: Standardiser::identity(y as usize),
+            x_bounds: None,
+            x_regression: None,
         })
     }
 
@@ -103,6 +118,22 @@ impl ModelSpec {
         }
         if self.x_scale.columns() != self.dims.x as usize || self.y_scale.columns() != self.dims.y as usize {
             return Err(Error::invalid("standardisation statistics do not match the widths of x and y"));
+        }
+        if let Some(bounds) = &self.x_bounds {
+            if self.kind != ModelKind::Cinn {
+                return Err(Error::invalid("only a cINN keeps its samples inside bounds"));
+            }
+            if bounds.columns() != self.dims.x as usize {
+                return Err(Error::invalid("the bounds do not match the width of x"));
+            }
+        }
+        if let Some(regression) = &self.x_regression {
+            if self.kind != ModelKind::Cinn {
+                return Err(Error::invalid("only a cINN models x less its linear regression on y"));
+            }
+            if regression.widths() != (self.dims.x as usize, self.dims.y as usize) {
+                return Err(Error::invalid("the linear regression does not match the widths of x and y"));
+            }
         }
         Ok(())
     }
@@ -151,9 +182,29 @@ impl Model {
         }
     }
 
-    /// Maps network inputs back to raw rows of x.
-    pub fn decode_x(&self, u: &Tensor) -> Tensor {
-        self.spec.x_scale.undo(&self.spec.dims.unpad_x(u))
+    /// Maps raw training rows (x, y) to what the network sees: standardised x (less its regression on
+    /// y, for a cINN that has one) and standardised y.
+    pub fn standardise(&self, x: &Tensor, y: &Tensor) -> (Tensor, Tensor) {
+        let (x, y) = (self.spec.x_scale.apply(x), self.spec.y_scale.apply(y));
+        match &self.spec.x_regression {
+            Some(regression) => (regression.apply(&x, &y), y),
+            None => (x, y),
+        }
+    }
+
+    /// Maps network inputs back to raw rows of x, given the standardised y of each row.
+    pub fn decode_x(&self, u: &Tensor, y: &Tensor) -> Tensor {
+        let x = self.spec.dims.unpad_x(u);
+        let x = match &self.spec.x_regression {
+            Some(regression) => regression.undo(&x, y),
+            None => x,
+        };
+        self.spec.x_scale.undo(&x)
+    }
+
+    /// log|det| of the map from standardised x to the network's input, the same for every row.
+    pub fn standardised_log_det(&self) -> f64 {
+        self.spec.x_regression.as_ref().map_or(0.0, LinearRegression::log_det)
     }
 
     /// The network's condition for raw observations `y`: standardised y for a cINN, none for an INN.

@@ -12,6 +12,7 @@ use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ProblemInfo;
+use crate::model::Bounds;
 
 /// A prior over x and a forward process x → y.
 pub trait Problem: Send + Sync {
@@ -30,6 +31,11 @@ pub trait Problem: Send + Sync {
         let x = self.sample_prior(n, device);
         let y = self.simulate(&x)?;
         Ok((x, y))
+    }
+
+    /// The box the prior of x lies in, where it has one (a cINN keeps its samples inside it).
+    fn x_bounds(&self) -> Option<Bounds> {
+        None
     }
 
     /// Default widths (z, total) of the paper's INN for this problem.

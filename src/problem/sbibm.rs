@@ -8,6 +8,7 @@ use tch::{Device, Kind, Tensor};
 use super::{default_inn_widths, Problem};
 use crate::error::Result;
 use crate::model::checkpoint::ProblemInfo;
+use crate::model::Bounds;
 
 /// The names of the sbibm tasks built in.
 pub const SBIBM_TASKS: [&str; 4] = ["two_moons", "gaussian_mixture", "slcp", "gaussian_linear"];
@@ -115,6 +116,16 @@ impl Problem for Task {
             }
             Task::GaussianLinear => x + Tensor::randn([n, 10], options) * 0.1f64.sqrt(),
         })
+    }
+
+    fn x_bounds(&self) -> Option<Bounds> {
+        let bound = match self {
+            Task::TwoMoons => 1.0,
+            Task::GaussianMixture => 10.0,
+            Task::Slcp => 3.0,
+            Task::GaussianLinear => return None,
+        };
+        Bounds::uniform(self.dims().0 as usize, -bound, bound).ok()
     }
 
     fn inn_widths(&self) -> (i64, i64) {

@@ -102,6 +102,13 @@ pub struct TrainConfig {
     pub pad_noise: f64,
     /// Standardise x and y with training-set statistics.
     pub standardise: bool,
+    /// cINN: keep posterior samples inside the box the problem's prior lies in (drawing again for
+    /// those outside).
+    #[serde(default)]
+    pub bounded: bool,
+    /// cINN: model the residual of (standardised) x after a linear regression on y.
+    #[serde(default)]
+    pub regression: bool,
     /// Steps between reading the losses back (one host–device synchronisation each).
     pub log_every: u64,
     /// Time between checkpoints during training.
@@ -175,6 +182,8 @@ impl TrainConfig {
             y_noise: 0.01,
             pad_noise: 0.01,
             standardise: model == ModelKind::Cinn,
+            bounded: model == ModelKind::Cinn,
+            regression: false,
             log_every: 50,
             checkpoint_every: Duration::from_secs(120),
         };
@@ -244,6 +253,12 @@ impl TrainConfig {
         }
         if self.stop.steps == Some(0) {
             return Err(Error::invalid("--steps must be at least 1"));
+        }
+        if self.regression && self.model != ModelKind::Cinn {
+            return Err(Error::invalid("--regression is for the cINN (--model cinn)"));
+        }
+        if self.bounded && self.model != ModelKind::Cinn {
+            return Err(Error::invalid("--bounded is for the cINN (--model cinn)"));
         }
         if self.fresh && self.simulations.is_some() {
             return Err(Error::invalid("--fresh and --simulations exclude each other"));

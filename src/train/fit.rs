@@ -123,14 +123,17 @@ pub fn fit(
     if let Some(decay) = config.weight_average {
         optimiser.keep_average(decay);
     }
-    let standardise = |x: &Tensor, y: &Tensor| (model.spec.x_scale.apply(x), model.spec.y_scale.apply(y));
+    let standardise = |x: &Tensor, y: &Tensor| model.standardise(x, y);
     let mut validation = None;
     let data = match data {
         TrainingData::Fixed { x, y, validation: held_out } => {
             if let Some((x, y)) = held_out {
                 let (x, y) = standardise(&x.to_device(device), &y.to_device(device));
                 let best_model = Model::new(model.spec.clone(), device)?;
-                validation = Some(Validation { x, y, best: None, best_model });
+                let mut held_out = Validation { x, y, best: None, best_model };
+                // The starting model is a candidate too (a cINN with a regression may already be good).
+                held_out.check(model, objective, config.batch, 0)?;
+                validation = Some(held_out);
             }
             let (x, y) = standardise(&x.to_device(device), &y.to_device(device));
             TrainingData::Fixed { x, y, validation: None }

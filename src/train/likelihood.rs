@@ -1,4 +1,5 @@
-//! Maximum-likelihood training of the conditional INN: x ↦ z given y, loss mean(½‖z‖² − log|det J|).
+//! Maximum-likelihood training of the conditional INN: x ↦ z given y, loss mean(½‖z‖² − log|det J|),
+//! J the Jacobian from standardised x to z.
 
 use tch::Tensor;
 
@@ -21,7 +22,7 @@ impl Objective for MaximumLikelihood {
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, _progress: f64) -> Tensor {
         let condition = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
         let (z, log_det) = model.network.forward(x, Some(&condition));
-        let loss = negative_log_likelihood(&z, &log_det);
+        let loss = negative_log_likelihood(&z, &log_det) - model.standardised_log_det();
         loss.backward();
         loss.detach().unsqueeze(0)
     }
@@ -29,7 +30,7 @@ impl Objective for MaximumLikelihood {
     fn validation_loss(&self, model: &Model, x: &Tensor, y: &Tensor) -> Tensor {
         tch::no_grad(|| {
             let (z, log_det) = model.network.forward(x, Some(y));
-            negative_log_likelihood(&z, &log_det)
+            negative_log_likelihood(&z, &log_det) - model.standardised_log_det()
         })
     }
 }

@@ -18,7 +18,7 @@ pub use fit::{fit, Hooks, LogRecord, TrainingData};
 
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
-use crate::model::{Dims, Model, ModelKind, ModelSpec, Standardiser};
+use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, Standardiser};
 use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
 use crate::problem::default_inn_widths;
 use crate::problem::Problem;
@@ -44,11 +44,12 @@ pub fn objective_for(config: &TrainConfig) -> Box<dyn Objective> {
 }
 
 /// A freshly initialised model for data of the widths in `info`, standardised by `x` and `y` when the
-/// config asks for it. `default_inn_widths` gives (z, total) when the config does not.
+/// config asks for it. `default_inn_widths` gives (z, total) when the config does not; `bounds` are
+/// the prior's box, which a cINN keeps its samples in when the config asks for it.
 pub fn new_model(
     config: &TrainConfig,
     info: &ProblemInfo,
-    default_inn_widths: (i64, i64),
+    (default_inn_widths, bounds): ((i64, i64), Option<Bounds>),
     (x, y): (&tch::Tensor, &tch::Tensor),
     seed: u64,
     device: Device,
@@ -61,9 +62,15 @@ pub fn new_model(
         }
         ModelKind::Cinn => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?,
     };
+    if config.bounded && config.model == ModelKind::Cinn {
+        spec.x_bounds = bounds;
+    }
     if config.standardise {
         spec.x_scale = Standardiser::fit(x);
         spec.y_scale = Standardiser::fit(y);
+    }
+    if config.regression {
+        spec.x_regression = Some(LinearRegression::fit(&spec.x_scale.apply(x), &spec.y_scale.apply(y))?);
     }
     Model::new(spec, device)
 }
@@ -130,7 +137,8 @@ pub fn train_problem(
 ) -> Result<(Model, TrainingSummary)> {
     config.validate()?;
     let (data, scale_rows) = problem_data(problem, config, device)?;
-    let model = new_model(config, &problem.info(), problem.inn_widths(), (&scale_rows.0, &scale_rows.1), seed, device)?;
+    let shape = (problem.inn_widths(), problem.x_bounds());
+    let model = new_model(config, &problem.info(), shape, (&scale_rows.0, &scale_rows.1), seed, device)?;
     drop(scale_rows);
     let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
@@ -150,7 +158,7 @@ pub fn train_data(
     let data = pairs_data(spec, &mut config)?;
     let TrainingData::Fixed { x, y, validation } = &data else { unreachable!("pairs are a fixed set") };
     let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
-    let model = new_model(&config, &spec.info(), widths, (x, y), seed, device)?;
+    let model = new_model(&config, &spec.info(), (widths, None), (x, y), seed, device)?;
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
     continue_training(model, spec.info(), data, &config, TrainingSummary::default(), metrics, output)
 }
