@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
+use super::values_like;
 use crate::error::{Error, Result};
 
 /// Per column of x: the interval [low, high] it lies in, or none for an unbounded column.
@@ -35,7 +36,7 @@ impl Bounds {
     pub fn contains(&self, x: &Tensor) -> Tensor {
         let limit = |pick: fn(&[f64; 2]) -> f64, unbounded: f64| {
             let values: Vec<f64> = self.columns.iter().map(|column| column.as_ref().map_or(unbounded, pick)).collect();
-            Tensor::from_slice(&values).to_kind(x.kind()).to_device(x.device())
+            values_like(&values, x)
         };
         let (low, high) = (limit(|[low, _]| *low, f64::NEG_INFINITY), limit(|[_, high]| *high, f64::INFINITY));
         x.ge_tensor(&low).logical_and(&x.le_tensor(&high)).all_dim(1, false)

@@ -26,6 +26,11 @@ pub use subnet::Activation;
 
 use crate::error::{parse_choice, Error, Result};
 
+/// `values` as a 1-D tensor of the kind and on the device of `like`.
+fn values_like(values: &[f64], like: &Tensor) -> Tensor {
+    Tensor::from_slice(values).to_kind(like.kind()).to_device(like.device())
+}
+
 /// Which of the two models a network is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

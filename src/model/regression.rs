@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use super::values_like;
 use crate::error::{Error, Result};
 
 /// Ridge added to the normal equations, relative to the number of rows (keeps collinear y solvable).
@@ -64,10 +65,9 @@ impl LinearRegression {
 
     /// The coefficients as a [dim_y + 1, dim_x] matrix and the residual scales, like `like`.
     fn tensors(&self, like: &Tensor) -> (Tensor, Tensor) {
-        let options = (like.kind(), like.device());
         let flat: Vec<f64> = self.coefficients.iter().flatten().copied().collect();
-        let weights = Tensor::from_slice(&flat).view([self.coefficients.len() as i64, -1]).transpose(0, 1).to_kind(options.0).to_device(options.1);
-        (weights, Tensor::from_slice(&self.residual_std).to_kind(options.0).to_device(options.1))
+        let weights = values_like(&flat, like).view([self.coefficients.len() as i64, -1]).transpose(0, 1);
+        (weights, values_like(&self.residual_std, like))
     }
 }
 

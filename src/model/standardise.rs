@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use super::values_like;
+
 /// Column means and standard deviations; `apply` maps data to zero mean and unit variance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardiser {
@@ -45,8 +47,7 @@ impl Standardiser {
     }
 
     fn tensors(&self, like: &Tensor) -> (Tensor, Tensor) {
-        let tensor = |values: &[f64]| Tensor::from_slice(values).to_kind(like.kind()).to_device(like.device());
-        (tensor(&self.mean), tensor(&self.std))
+        (values_like(&self.mean, like), values_like(&self.std, like))
     }
 }
 
