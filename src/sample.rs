@@ -3,7 +3,7 @@
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelKind};
+use crate::model::{Bounds, Model, ModelKind};
 
 /// Rows computed at once: on a CPU small chunks keep the activations in cache (measured on 2 cores:
 /// 2^12 rows 3.9·10^5 samples/s, 2^18 rows 2.4·10^5); a GPU wants large ones.
@@ -59,15 +59,25 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
     let device = model.device();
     let y = model.spec.y_scale.apply(&y.to_device(device).to_kind(model.kind()));
     let observations = y.size()[0];
-    let all = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_int(n, 0, None);
-    let Some(bounds) = &model.spec.x_bounds else {
-        return Ok((draw(model, &y, &all), all));
-    };
+    let indices = Tensor::arange(observations, (Kind::Int64, device));
+    match &model.spec.x_bounds {
+        Some(bounds) => draw_inside(model, &y, bounds, (&indices, n)),
+        None => {
+            let obs = indices.repeat_interleave_self_int(n, 0, None);
+            Ok((draw(model, &y, &obs), obs))
+        }
+    }
+}
+
+/// `n` posterior samples inside `bounds` for each of the standardised observations `y` (numbered by
+/// `indices`), grouped by observation: draws, keeps those inside, and draws again for the rest.
+fn draw_inside(model: &Model, y: &Tensor, bounds: &Bounds, (indices, n): (&Tensor, i64)) -> Result<(Tensor, Tensor)> {
+    let (observations, device) = (indices.size()[0], indices.device());
     let (mut kept, mut kept_obs) = (Vec::new(), Vec::new());
     let mut missing = Tensor::full([observations], n, (Kind::Int64, device));
-    let mut obs = all;
+    let mut obs = indices.repeat_interleave_self_int(n, 0, None);
     for _ in 0..SUPPORT_ROUNDS {
-        let x = draw(model, &y, &obs);
+        let x = draw(model, y, &obs);
         let inside = bounds.contains(&x).nonzero().view([-1]);
         let (x, obs_inside) = (x.index_select(0, &inside), obs.index_select(0, &inside));
         // Rows are grouped by observation: keep the first `missing` of each group.
@@ -84,12 +94,12 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
             let order = obs.argsort_stable(true, 0, false);
             return Ok((x.index_select(0, &order), obs.index_select(0, &order)));
         }
-        // Draw again for what is missing, scaled by each observation's acceptance so far (half as
-        // much again), at most REDRAW_FACTOR·n per observation (and MAX_SAMPLES in all).
+        // Draw again for what is missing, scaled by each observation's acceptance in this round (half
+        // as much again), at most REDRAW_FACTOR·n per observation (and MAX_SAMPLES in all).
         let acceptance = counts.to_kind(Kind::Double).clamp_min(1.0) / drawn.to_kind(Kind::Double).clamp_min(1.0);
         let most = (REDRAW_FACTOR * n).min(MAX_SAMPLES / observations);
         let again = (missing.to_kind(Kind::Double) * 1.5 / acceptance).ceil().clamp_max(most as f64);
-        obs = Tensor::arange(observations, (Kind::Int64, device)).repeat_interleave_self_tensor(&again.to_kind(Kind::Int64), 0, None);
+        obs = indices.repeat_interleave_self_tensor(&again.to_kind(Kind::Int64), 0, None);
     }
     let worst = missing.argmax(0, false).int64_value(&[]);
     Err(Error::invalid(format!(

@@ -21,16 +21,19 @@ impl Objective for MaximumLikelihood {
 
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, _progress: f64) -> Tensor {
         let condition = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
-        let (z, log_det) = model.network.forward(x, Some(&condition));
-        let loss = negative_log_likelihood(&z, &log_det) - model.standardised_log_det();
+        let loss = standardised_nll(model, x, &condition);
         loss.backward();
         loss.detach().unsqueeze(0)
     }
 
     fn validation_loss(&self, model: &Model, x: &Tensor, y: &Tensor) -> Tensor {
-        tch::no_grad(|| {
-            let (z, log_det) = model.network.forward(x, Some(y));
-            negative_log_likelihood(&z, &log_det) - model.standardised_log_det()
-        })
+        tch::no_grad(|| standardised_nll(model, x, y))
     }
+}
+
+/// Mean negative log-likelihood of the network's inputs `x` given `condition`, in the coordinates of
+/// standardised x (the model's regression, if any, counted).
+fn standardised_nll(model: &Model, x: &Tensor, condition: &Tensor) -> Tensor {
+    let (z, log_det) = model.network.forward(x, Some(condition));
+    negative_log_likelihood(&z, &log_det) - model.standardised_log_det()
 }
