@@ -41,6 +41,10 @@ pub enum Error {
     #[error("simulator batch {batch} (rows {first}–{last}): {message}")]
     Simulator { batch: usize, first: i64, last: i64, message: String },
 
+    /// Work was stopped on request (Ctrl-C, SIGTERM) before it was complete.
+    #[error("interrupted: {what}")]
+    Interrupted { what: String },
+
     /// An error raised by libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

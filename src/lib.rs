@@ -15,6 +15,7 @@ pub mod plot;
 pub mod problem;
 pub mod runtime;
 pub mod sample;
+pub mod seeding;
 pub mod showcase;
 pub mod train;
 

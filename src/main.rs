@@ -25,8 +25,12 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {
             eprintln!("error: {error:#}");
-            let unavailable = matches!(error.downcast_ref(), Some(innfer::Error::CudaUnavailable { .. }));
-            ExitCode::from(if unavailable { 2 } else { 1 })
+            match error.downcast_ref() {
+                Some(innfer::Error::CudaUnavailable { .. }) => ExitCode::from(2),
+                // The shell's convention for a command ended by SIGINT.
+                Some(innfer::Error::Interrupted { .. }) => ExitCode::from(130),
+                _ => ExitCode::from(1),
+            }
         }
         Err(_) => ExitCode::from(1),
     }

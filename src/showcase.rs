@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tch::{Device, Kind, Tensor};
 
@@ -21,7 +21,7 @@ use crate::problem::gmm::{GaussianMixture, LabelMap};
 use crate::problem::kinematics::Kinematics;
 use crate::problem::Problem;
 use crate::sample::{posterior, predict_y, rows_of_observation};
-use crate::train::{train_problem, LogRecord, Preset, RunOutput, TrainConfig};
+use crate::train::{train_problem, LogRecord, Preset, RunOutput, Stop, TrainConfig};
 
 /// The nine showcase targets of inverse kinematics: y1 ∈ {1.0, 1.5, 1.9} × y2 ∈ {−0.5, 0, 0.5}.
 pub const TARGETS: [[f32; 2]; 9] =
@@ -40,8 +40,8 @@ pub struct ShowcaseSettings {
     pub preset: Preset,
     /// Prior draws of the ABC reference.
     pub abc_draws: i64,
-    /// Override of every training budget (tests use a tiny one).
-    pub budget: Option<std::time::Duration>,
+    /// Override of every training's number of steps (tests use a tiny one).
+    pub steps: Option<u64>,
     /// Seed of all randomness.
     pub seed: u64,
 }
@@ -56,21 +56,35 @@ pub enum Event<'a> {
     Abc(i64, i64),
 }
 
-/// Runs the main job into `dir` (which must exist and be empty).
+/// Runs the main job into `dir` (which must exist and be empty). A stop request ends it after the
+/// current stage with [`Error::Interrupted`], and a `report.md` that says so.
 pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &AtomicBool, on_event: &mut dyn FnMut(Event)) -> Result<()> {
     let kinematics = Kinematics;
     let mixture = GaussianMixture::new(LabelMap::Some);
+    let stopped = |stage: &str| -> Result<()> {
+        if !stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let path = dir.join("report.md");
+        let text = format!("# innfer main job\n\nInterrupted during stage: {stage}. Later stages did not run; the run folders written so far are kept (`innfer train --resume DIR` continues an interrupted training).\n");
+        write_atomically(&path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(&path, source)))?;
+        Err(Error::Interrupted { what: format!("the main job, during {stage}; see {}", path.display()) })
+    };
     let train = |stage: usize, problem: &dyn Problem, model: ModelKind, on_event: &mut dyn FnMut(Event)| {
         let name = format!("{}-{}", problem.info().name, model);
-        on_event(Event::Stage(stage, &format!("training {} {}", problem.info().name, model_title(model))));
+        let title = format!("training {} {}", problem.info().name, model_title(model));
+        on_event(Event::Stage(stage, &title));
         let mut config = TrainConfig::preset(&problem.info().name, model, settings.preset);
-        if let Some(budget) = settings.budget {
-            config.stop.budget = Some(budget);
+        config.seed = settings.seed;
+        if let Some(steps) = settings.steps {
+            config.stop = Stop { steps: Some(steps), ..Stop::default() };
         }
         let run_dir = dir.join(&name);
         std::fs::create_dir_all(&run_dir).map_err(|source| Error::io(&run_dir, source))?;
         let output = RunOutput { dir: &run_dir, stop, on_log: &mut |record| on_event(Event::Training(record)) };
-        train_problem(problem, &config, settings.seed, device, output)
+        let trained = train_problem(problem, &config, device, output)?;
+        stopped(&title)?;
+        Ok::<_, Error>(trained)
     };
 
     // 1. The mixture: forward predictions of test points, inverse samples for every colour.
@@ -98,6 +112,7 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
         on_event(Event::Abc(done, settings.abc_draws))
     })?;
     let abc_seconds = started.elapsed().as_secs_f64() / TARGETS.len() as f64;
+    stopped("rejection ABC")?;
     write_table(&dir.join("kinematics-abc.csv"), &names(&["obs", "x1", "x2", "x3", "x4", "distance"]), &[&abc.obs, &abc.x, &abc.distance.unsqueeze(1)])?;
 
     // 3. Yardsticks of every model against the ABC reference.
@@ -112,6 +127,7 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     }
     let gmm_targets = colours.shallow_clone();
     let gmm_report = evaluate(&gmm_model, &mixture, &gmm_targets, None, &EvalSettings { abc_draws: 1_000_000, ..eval_settings }, &mut |_| {})?;
+    stopped("evaluation")?;
 
     on_event(Event::Stage(6, "pictures and report"));
     draw_pictures(dir)?;
@@ -211,10 +227,11 @@ fn write_report(
         settings.preset,
         settings.seed
     );
-    let _ = writeln!(text, "## Training\n\n| run | steps | seconds | final losses |\n|---|---|---|---|");
+    let _ = writeln!(text, "## Training\n\nEach training stops after a fixed number of steps, so that the same seed gives the same numbers on any machine of the same kind (the seconds depend on its speed).\n");
+    let _ = writeln!(text, "| run | steps | seconds | device | final losses |\n|---|---|---|---|---|");
     for (run, summary) in summaries {
         let losses: Vec<String> = summary.final_losses.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
-        let _ = writeln!(text, "| [{run}]({run}/) | {} | {:.1} | {} |", summary.steps, summary.seconds, losses.join(", "));
+        let _ = writeln!(text, "| [{run}]({run}/) | {} | {:.1} | {} | {} |", summary.steps, summary.seconds, summary.device, losses.join(", "));
     }
     let _ = writeln!(text, "\n![training curves](losses.png)\n");
     let _ = writeln!(text, "## Eight-mode Gaussian mixture (`some` labels), paper's INN\n\n![gmm](gmm.png)\n");

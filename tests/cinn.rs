@@ -5,11 +5,11 @@ mod common;
 use std::sync::atomic::AtomicBool;
 
 use common::few_threads;
-use innfer::model::checkpoint::{ProblemInfo, TrainingSummary};
+use innfer::model::checkpoint::ProblemInfo;
 use innfer::model::{Activation, BlockConfig, CouplingKind, Model, ModelKind};
 use innfer::problem::Problem;
 use innfer::sample::posterior;
-use innfer::train::{fit, new_model, objective_for, Hooks, Preset, Stop, TrainConfig, TrainingData};
+use innfer::train::{fit, new_model, objective_for, Hooks, Preset, Snapshot, Stop, TrainConfig, TrainingData};
 use tch::{Device, Kind, Tensor};
 
 const A: [f32; 4] = [1.0, 0.5, -0.3, 0.8];
@@ -65,10 +65,10 @@ fn fits_a_known_conditional_gaussian() {
     let problem = LinearGaussian;
     let (x, y) = problem.sample_joint(config.samples, Device::Cpu).unwrap();
     let shape = (problem.inn_widths(), problem.x_bounds());
-    let mut model = new_model(&config, &problem.info(), shape, (&x, &y), 1, Device::Cpu).unwrap();
+    let mut model = new_model(&config, &problem.info(), shape, (&x, &y), Device::Cpu).unwrap();
     let stop = AtomicBool::new(false);
-    let hooks = Hooks { stop: &stop, on_log: &mut |_| Ok(()), on_checkpoint: &mut |_: &Model, _: &TrainingSummary| Ok(()) };
-    fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y, validation: None }, &config, hooks).unwrap();
+    let hooks = Hooks { stop: &stop, on_log: &mut |_| Ok(()), on_checkpoint: &mut |_: &Snapshot| Ok(()) };
+    fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y, validation: None }, &config, None, hooks).unwrap();
 
     // Held-out negative log-likelihood (without the constant): the true value is 1 + ½·log det Σ.
     let (x, y) = problem.sample_joint(50_000, Device::Cpu).unwrap();

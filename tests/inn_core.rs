@@ -97,9 +97,9 @@ fn checkpoint_round_trip_is_bit_identical() {
     let folder = tempfile::tempdir().unwrap();
     let model = inn(6, CouplingKind::Glow, 11);
     randomise(&model, 0.3);
-    checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default()).unwrap();
+    checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default(), None).unwrap();
     // A second save replaces the first and leaves one weights file.
-    checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default()).unwrap();
+    checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default(), None).unwrap();
     let weights = std::fs::read_dir(folder.path()).unwrap().filter(|e| {
         e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".safetensors")
     });
@@ -115,7 +115,7 @@ fn checkpoint_round_trip_is_bit_identical() {
 
 fn saved(model: &Model) -> tempfile::TempDir {
     let folder = tempfile::tempdir().unwrap();
-    checkpoint::save(folder.path(), model, &problem(), &TrainingSummary::default()).unwrap();
+    checkpoint::save(folder.path(), model, &problem(), &TrainingSummary::default(), None).unwrap();
     folder
 }
 

@@ -12,7 +12,7 @@ fn main_job_writes_everything_and_plot_redraws_it() {
     let out = folder.path().join("demo");
     Command::cargo_bin("innfer")
         .unwrap()
-        .args(["--threads", "1", "--device", "cpu", "--budget", "2s", "--abc-draws", "2e5", "--out"])
+        .args(["--threads", "1", "--device", "cpu", "--steps", "20", "--abc-draws", "2e5", "--out"])
         .arg(&out)
         .assert()
         .success()

@@ -5,6 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use predicates::prelude::PredicateBooleanExt;
 
 fn innfer() -> Command {
     let mut command = Command::cargo_bin("innfer").unwrap();
@@ -99,7 +100,7 @@ fn resume_continues_a_run() {
     innfer()
         .args(["train", "--resume"])
         .arg(&run)
-        .args(["--steps", "8"])
+        .args(["--steps", "20"])
         .assert()
         .success()
         .stderr(predicates::str::contains("trained for 20 steps"));
@@ -110,6 +111,23 @@ fn resume_continues_a_run() {
     assert_eq!(metrics.lines().filter(|line| line.starts_with("step,")).count(), 1, "one header");
 
     innfer().args(["train", "--resume"]).arg(folder.path()).args(["--steps", "1"]).assert().code(1).stderr(predicates::str::contains("not a run folder"));
+    innfer()
+        .args(["train", "--resume"])
+        .arg(&run)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("already reached its limits (20 steps").and(predicates::str::contains("give a larger --steps")));
+    for setting in [["--lr", "0.1"], ["--batch", "7"], ["--model", "inn"], ["--problem", "gmm"]] {
+        innfer()
+            .args(["train", "--resume"])
+            .arg(&run)
+            .args(setting)
+            .args(["--steps", "30"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("cannot be used with").and(predicates::str::contains(setting[0])));
+    }
+    assert_eq!(steps(&run), 20, "a refused resume leaves the run as it was");
 }
 
 #[test]
@@ -139,4 +157,6 @@ fn sigterm_stops_training_cleanly_with_a_checkpoint() {
     assert!(stderr.contains("run saved in"), "{stderr}");
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["training"]["steps"].as_u64().unwrap() > 0);
+    assert_eq!(manifest["training"]["interrupted"], true, "the manifest says the run was stopped");
+    assert!(stderr.contains("continue it with: innfer train --resume"), "{stderr}");
 }

@@ -13,7 +13,7 @@ use innfer::problem::Problem;
 use innfer::train::bidirectional::Bidirectional;
 use innfer::train::likelihood::MaximumLikelihood;
 use innfer::train::objective::Objective;
-use innfer::train::{fit, Hooks, LossWeights, Preset, Stop, TrainConfig, TrainingData};
+use innfer::train::{fit, Hooks, LossWeights, Preset, Snapshot, Stop, TrainConfig, TrainingData};
 use innfer::train::adam::{AdamConfig, FlatAdam};
 use innfer::train::fit::optimisation_step;
 use tch::{Device, Kind, Tensor};
@@ -86,12 +86,12 @@ fn run_loop(config: &TrainConfig, stop_now: bool) -> (TrainingSummary, Vec<u64>,
         logged.push(record.step);
         Ok(())
     };
-    let mut on_checkpoint = |_: &Model, _: &TrainingSummary| {
+    let mut on_checkpoint = |_: &Snapshot| {
         checkpoints += 1;
         Ok(())
     };
     let hooks = Hooks { stop: &stop, on_log: &mut on_log, on_checkpoint: &mut on_checkpoint };
-    let summary = fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y, validation: None }, config, hooks).unwrap();
+    let summary = fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y, validation: None }, config, None, hooks).unwrap();
     (summary, logged, checkpoints)
 }
 
@@ -136,4 +136,78 @@ fn training_needs_a_limit_and_enough_rows() {
     config.stop.steps = Some(1);
     config.samples = 10;
     assert!(config.validate().unwrap_err().to_string().contains("smaller than one batch"));
+}
+
+/// Trains a tiny model of `kind` on kinematics into `dir`: 120 steps, a weight average, held-out rows
+/// (the cINN: a fixed set of simulations) and logs every 10 steps; stops once the log reaches
+/// `stop_after` (at the next step, which no log record falls on).
+fn train_into(dir: &std::path::Path, kind: ModelKind, stop_after: Option<u64>) -> TrainingSummary {
+    let mut config = tiny_config(Stop { steps: Some(120), ..Stop::default() });
+    config.model = kind;
+    config.seed = 5;
+    config.weight_average = Some(0.9);
+    config.log_every = 10;
+    config.bounded = false;
+    config.standardise = true;
+    if kind == ModelKind::Cinn {
+        config.simulations = Some(1500);
+        config.regression = true;
+    }
+    let stop = AtomicBool::new(false);
+    let on_log = &mut |record: &innfer::train::LogRecord| {
+        if Some(record.step) == stop_after {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let output = innfer::train::RunOutput { dir, stop: &stop, on_log };
+    innfer::train::train_problem(&Kinematics, &config, Device::Cpu, output).unwrap().1
+}
+
+/// The saved weights of a run folder, by name.
+fn saved_weights(dir: &std::path::Path) -> Vec<(String, Tensor)> {
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let mut weights = Tensor::read_safetensors(dir.join(manifest["weights"]["file"].as_str().unwrap())).unwrap();
+    weights.sort_by(|a, b| a.0.cmp(&b.0));
+    weights
+}
+
+#[test]
+fn a_resumed_run_ends_bit_for_bit_as_the_run_that_never_stopped() {
+    let _serial = serial();
+    few_threads();
+    for kind in [ModelKind::Inn, ModelKind::Cinn] {
+        let folder = tempfile::tempdir().unwrap();
+        let straight = folder.path().join("straight");
+        std::fs::create_dir(&straight).unwrap();
+        let whole = train_into(&straight, kind, None);
+        assert_eq!((whole.steps, whole.interrupted), (120, false));
+        // Stopped after step 31 (mid-epoch, between log records) and again after 71, then resumed.
+        let stopped = folder.path().join("stopped");
+        std::fs::create_dir(&stopped).unwrap();
+        let first = train_into(&stopped, kind, Some(30));
+        assert_eq!((first.steps, first.interrupted), (31, true), "{kind}");
+        let stop = AtomicBool::new(false);
+        let stop_at_70 = &mut |record: &innfer::train::LogRecord| {
+            if record.step == 70 {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let output = innfer::train::RunOutput { dir: &stopped, stop: &stop, on_log: stop_at_70 };
+        assert_eq!(innfer::train::resume(Device::Cpu, None, output).unwrap().1.steps, 71);
+        let stop = AtomicBool::new(false);
+        let output = innfer::train::RunOutput { dir: &stopped, stop: &stop, on_log: &mut |_| {} };
+        let resumed = innfer::train::resume(Device::Cpu, None, output).unwrap().1;
+        assert_eq!((resumed.steps, resumed.interrupted), (120, false));
+        assert_eq!(resumed.best_validation, whole.best_validation, "{kind}: the same model kept");
+        let (expected, found) = (saved_weights(&straight), saved_weights(&stopped));
+        assert_eq!(expected.len(), found.len());
+        for ((name, a), (_, b)) in expected.iter().zip(&found) {
+            assert!(a.equal(b), "{kind}: {name} differs by {}", (a - b).abs().max());
+        }
+        // The log holds each step once, in order, up to the end.
+        let metrics = std::fs::read_to_string(stopped.join("metrics.csv")).unwrap();
+        let steps: Vec<u64> = metrics.lines().skip(1).map(|line| line.split(',').next().unwrap().parse().unwrap()).collect();
+        assert!(steps.windows(2).all(|pair| pair[0] < pair[1]), "{kind}: {steps:?}");
+        assert_eq!(steps.last(), Some(&120));
+    }
 }

@@ -1,7 +1,6 @@
 //! The main job (innfer with no subcommand): the seed's experiments, pictures and a report.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
@@ -27,16 +26,16 @@ pub struct MainJobArgs {
     #[arg(long, default_value = "1e8", value_parser = parse_count)]
     pub abc_draws: i64,
 
-    /// Training budget of each model, overriding the preset (e.g. 20s for a smoke test).
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub budget: Option<Duration>,
+    /// Optimiser steps of each training, overriding the presets (e.g. 20 for a smoke test).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
 }
 
 /// Runs the main job.
 pub fn run(args: MainJobArgs, context: Context) -> Result<()> {
     let dir = args.out.unwrap_or_else(|| run_folder::default_dir("demo"));
     run_folder::create(&dir)?;
-    let settings = ShowcaseSettings { preset: args.preset, abc_draws: args.abc_draws, budget: args.budget, seed: context.seed };
+    let settings = ShowcaseSettings { preset: args.preset, abc_draws: args.abc_draws, steps: args.steps, seed: context.seed };
     let started = std::time::Instant::now();
     let mut bar: Option<ProgressBar> = None;
     showcase::run(&dir, &settings, context.device, progress::stop_flag(), &mut |event| match event {

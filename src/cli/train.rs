@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem;
@@ -46,13 +46,40 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
 
-    /// Continue training the run in this folder (with its settings) until the given --steps,
-    /// --epochs or --budget, counted from now.
-    #[arg(long, value_name = "DIR")]
+    /// Continue the run in this folder exactly where it stopped (Ctrl-C, a crash after a checkpoint),
+    /// with its own settings and seed, to its own limits or to the --steps, --epochs or --budget
+    /// given (totals for the whole run). No other setting can change.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["settings", "problem", "model", "preset", "labels", "data"])]
     pub resume: Option<PathBuf>,
 
     #[command(flatten)]
+    pub stop: StopArgs,
+
+    #[command(flatten)]
     pub knobs: Knobs,
+}
+
+/// When training stops.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Stop after this many optimiser steps (the presets stop on steps, so that runs repeat).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
+    /// Stop after this many passes over the training set.
+    #[arg(long)]
+    pub epochs: Option<f64>,
+    /// Stop after this much training time, e.g. 90s, 5m, 1h (whichever limit comes first); a run
+    /// stopped on time depends on the machine's speed.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub budget: Option<Duration>,
+}
+
+impl StopArgs {
+    /// The limits given, if any was.
+    pub fn limits(&self) -> Option<Stop> {
+        let given = self.steps.is_some() || self.epochs.is_some() || self.budget.is_some();
+        given.then_some(Stop { steps: self.steps, epochs: self.epochs, budget: self.budget })
+    }
 }
 
 /// Training on user data.
@@ -78,16 +105,8 @@ pub struct DataArgs {
 
 /// Settings that override the preset.
 #[derive(Debug, Args)]
+#[group(id = "settings", multiple = true)]
 pub struct Knobs {
-    /// Stop after this many optimiser steps.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub steps: Option<u64>,
-    /// Stop after this many passes over the training set.
-    #[arg(long)]
-    pub epochs: Option<f64>,
-    /// Stop after this much wall-clock time, e.g. 90s, 5m, 1h (whichever limit comes first).
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub budget: Option<Duration>,
     /// Size of the generated training set.
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
     pub samples: Option<i64>,
@@ -173,9 +192,6 @@ impl Knobs {
     /// Applies the given settings on top of a preset.
     /// `default_inn_widths` are the problem's (z, total), used when only one of them is given.
     pub fn apply(&self, config: &mut TrainConfig, default_inn_widths: (i64, i64)) {
-        if self.steps.is_some() || self.epochs.is_some() || self.budget.is_some() {
-            config.stop = Stop { steps: self.steps, epochs: self.epochs, budget: self.budget };
-        }
         let set = |target: &mut f64, value: Option<f64>| {
             if let Some(value) = value {
                 *target = value;
@@ -250,10 +266,8 @@ pub fn run(args: TrainArgs, context: Context) -> Result<()> {
     let on_log = &mut |record: &LogRecord| progress::show_record(&bar, record);
     let (dir, summary) = match &args.resume {
         Some(dir) => {
-            let knobs = &args.knobs;
-            let stop = Stop { steps: knobs.steps, epochs: knobs.epochs, budget: knobs.budget };
             let output = RunOutput { dir, stop: progress::stop_flag(), on_log };
-            (dir.clone(), train::resume(context.device, stop, output)?.1)
+            (dir.clone(), train::resume(context.device, args.stop.limits(), output)?.1)
         }
         None => match &args.data.data {
             Some(pairs) => train_on_data(&args, pairs, context, on_log)?,
@@ -265,8 +279,10 @@ pub fn run(args: TrainArgs, context: Context) -> Result<()> {
     let kept = summary.best_validation.map_or(String::new(), |best| {
         format!("; kept the model of step {} (validation loss {:.4})", best.step, best.loss)
     });
+    let verb = if summary.interrupted { "stopped after" } else { "trained for" };
+    let resume = if summary.interrupted { format!("; continue it with: innfer train --resume {}", dir.display()) } else { String::new() };
     eprintln!(
-        "trained for {} steps in {:.1} s in all ({}){kept}; run saved in {}",
+        "{verb} {} steps in {:.1} s in all ({}){kept}; run saved in {}{resume}",
         summary.steps,
         summary.seconds,
         losses.join(", "),
@@ -275,16 +291,28 @@ pub fn run(args: TrainArgs, context: Context) -> Result<()> {
     Ok(())
 }
 
+/// The preset of `problem` with the command line's settings, limits and seed on top.
+fn settings(args: &TrainArgs, problem: &str, default_inn_widths: (i64, i64), context: Context) -> Result<TrainConfig> {
+    let knobs = &args.knobs;
+    if knobs.val.is_some() && knobs.simulations.is_none() && args.data.data.is_none() {
+        bail!("--val holds rows out of --simulations or --data; a built-in problem without --simulations has none to hold out");
+    }
+    let mut config = TrainConfig::preset(problem, args.model, args.preset);
+    knobs.apply(&mut config, default_inn_widths);
+    config.stop = args.stop.limits().unwrap_or(config.stop);
+    config.seed = context.seed;
+    config.validate()?;
+    Ok(config)
+}
+
 /// Trains on a built-in problem into a new run folder.
 fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&LogRecord)) -> Result<(PathBuf, TrainingSummary)> {
     let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
-    let mut config = TrainConfig::preset(&args.problem, args.model, args.preset);
-    args.knobs.apply(&mut config, problem.inn_widths());
-    config.validate()?;
+    let config = settings(args, &args.problem, problem.inn_widths(), context)?;
     let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem, args.model)));
     run_folder::create(&dir)?;
     let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
-    let trained = train::train_problem(problem.as_ref(), &config, context.seed, context.device, output);
+    let trained = train::train_problem(problem.as_ref(), &config, context.device, output);
     Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
 }
 
@@ -293,13 +321,12 @@ fn train_on_data(args: &TrainArgs, pairs: &str, context: Context, on_log: &mut d
     let data = &args.data;
     let validation = args.knobs.val.unwrap_or(0.05);
     let spec = DataSpec::new(pairs, data.x.as_deref().unwrap_or_default(), data.y.as_deref().unwrap_or_default(), validation, data.simulator.clone())?;
-    let mut config = TrainConfig::preset(DATA_PROBLEM, args.model, args.preset);
-    args.knobs.apply(&mut config, default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64));
+    let config = settings(args, DATA_PROBLEM, default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64), context)?;
     let stem = Path::new(pairs.trim_end_matches('/')).file_stem().map_or("data".into(), |stem| stem.to_string_lossy().into_owned());
     let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{stem}-{}", args.model)));
     run_folder::create(&dir)?;
     let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
-    let trained = train::train_data(&spec, &config, context.seed, context.device, output);
+    let trained = train::train_data(&spec, &config, context.device, output);
     Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
 }

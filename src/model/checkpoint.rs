@@ -50,6 +50,12 @@ pub struct TrainingSummary {
     /// Whether training stopped early because the held-out loss stopped improving.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_early: bool,
+    /// Whether training was stopped (Ctrl-C, SIGTERM) before its limits: `train --resume` continues it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// The device it trained on (results on a GPU may differ in the last bits from the CPU's).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub device: String,
 }
 
 /// The model kept by validation.
@@ -89,6 +95,9 @@ pub struct Manifest {
     pub training: TrainingSummary,
     /// The weights.
     pub weights: WeightsFile,
+    /// The optimiser's state, from which `train --resume` continues exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimiser: Option<WeightsFile>,
 }
 
 /// A loaded checkpoint.
@@ -106,15 +115,13 @@ pub fn exists(dir: &Path) -> bool {
     dir.join(MANIFEST_FILE).is_file()
 }
 
-/// Saves `model` into the run folder `dir` (which must exist), replacing any earlier checkpoint there.
-pub fn save(dir: &Path, model: &Model, problem: &ProblemInfo, training: &TrainingSummary) -> Result<()> {
-    let staged = atomic::temporary_beside(&dir.join("weights.safetensors"))?;
-    model.vars.save(staged.path()).map_err(|error| Error::checkpoint(dir, format!("cannot write weights: {error}")))?;
-    let contents = fs::read(staged.path()).map_err(|source| Error::io(staged.path(), source))?;
-    let crc32 = crc32fast::hash(&contents);
-    let file = format!("weights-{crc32:08x}.safetensors");
-    atomic::commit(staged, &dir.join(&file))?;
-
+/// Saves `model` into the run folder `dir` (which must exist), replacing any earlier checkpoint there;
+/// with `optimiser`, also the state that a resume continues from.
+pub fn save(dir: &Path, model: &Model, problem: &ProblemInfo, training: &TrainingSummary, optimiser: Option<&[(String, Tensor)]>) -> Result<()> {
+    let weights: BTreeMap<String, Tensor> = model.vars.variables().into_iter().collect();
+    let weights: Vec<(String, Tensor)> = weights.into_iter().collect();
+    let weights = write_tensors(dir, WEIGHTS_PREFIX, &weights)?;
+    let optimiser = optimiser.map(|state| write_tensors(dir, OPTIMISER_PREFIX, state)).transpose()?;
     let manifest = Manifest {
         format: FORMAT,
         innfer_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -122,23 +129,41 @@ pub fn save(dir: &Path, model: &Model, problem: &ProblemInfo, training: &Trainin
         model: model.spec.clone(),
         problem: problem.clone(),
         training: training.clone(),
-        weights: WeightsFile { file: file.clone(), bytes: contents.len() as u64, crc32 },
+        weights: weights.clone(),
+        optimiser: optimiser.clone(),
     };
     let manifest_path = dir.join(MANIFEST_FILE);
     atomic::write_atomically(&manifest_path, |writer| {
         serde_json::to_writer_pretty(&mut *writer, &manifest).map_err(|error| Error::checkpoint(dir, error.to_string()))?;
         writer.write_all(b"\n").map_err(|source| Error::io(&manifest_path, source))
     })?;
-    remove_stale_weights(dir, &file);
+    remove_stale(dir, WEIGHTS_PREFIX, &weights.file);
+    remove_stale(dir, OPTIMISER_PREFIX, optimiser.as_ref().map_or("", |file| &file.file));
     Ok(())
 }
 
-/// Deletes weights files that no manifest refers to any more (best effort: leftovers are harmless).
-fn remove_stale_weights(dir: &Path, keep: &str) {
+const WEIGHTS_PREFIX: &str = "weights-";
+const OPTIMISER_PREFIX: &str = "optimiser-";
+
+/// Writes named tensors to `<prefix><crc32>.safetensors` in `dir` (staged, then renamed) and
+/// describes the file.
+fn write_tensors(dir: &Path, prefix: &str, tensors: &[(String, Tensor)]) -> Result<WeightsFile> {
+    let staged = atomic::temporary_beside(&dir.join(format!("{prefix}new.safetensors")))?;
+    let on_cpu: Vec<(&str, Tensor)> = tensors.iter().map(|(name, tensor)| (name.as_str(), tensor.to_device(Device::Cpu))).collect();
+    Tensor::write_safetensors(&on_cpu, staged.path()).map_err(|error| Error::checkpoint(dir, format!("cannot write {prefix}: {error}")))?;
+    let contents = fs::read(staged.path()).map_err(|source| Error::io(staged.path(), source))?;
+    let crc32 = crc32fast::hash(&contents);
+    let file = format!("{prefix}{crc32:08x}.safetensors");
+    atomic::commit(staged, &dir.join(&file))?;
+    Ok(WeightsFile { file, bytes: contents.len() as u64, crc32 })
+}
+
+/// Deletes files of `prefix` that no manifest refers to any more (best effort: leftovers are harmless).
+fn remove_stale(dir: &Path, prefix: &str, keep: &str) {
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("weights-") && name.ends_with(".safetensors") && name != keep {
+        if name.starts_with(prefix) && name.ends_with(".safetensors") && name != keep {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -182,6 +207,18 @@ pub fn load(dir: &Path, device: Device) -> Result<Checkpoint> {
     let model = Model::new(manifest.model.clone(), device)?;
     copy_weights(&model, stored, &weights_path)?;
     Ok(Checkpoint { model, problem: manifest.problem, training: manifest.training })
+}
+
+/// Loads the optimiser state that the checkpoint in `dir` was saved with, onto `device`.
+pub fn load_optimiser(dir: &Path, device: Device) -> Result<Vec<(String, Tensor)>> {
+    let manifest = read_manifest(dir)?;
+    let file = manifest.optimiser.ok_or_else(|| {
+        Error::checkpoint(dir, "no optimiser state was saved with this run (an older innfer wrote it), so it cannot be resumed exactly; train a new run")
+    })?;
+    let path = dir.join(&file.file);
+    verify_weights(&path, &file)?;
+    let stored = Tensor::read_safetensors(&path).map_err(|error| Error::checkpoint(&path, format!("unreadable optimiser state: {error}")))?;
+    Ok(stored.into_iter().map(|(name, tensor)| (name, tensor.to_device(device))).collect())
 }
 
 /// Reads the weights file and checks its size and checksum against the manifest.

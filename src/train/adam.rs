@@ -31,7 +31,19 @@ pub struct FlatAdam {
     steps: i32,
     /// Decay and running exponential average of the parameters, when one is kept.
     average: Option<(f64, Tensor)>,
+    /// Whether the parameters hold the average (and the average's buffer the parameters): see
+    /// [`FlatAdam::swap_average`].
+    swapped: bool,
 }
+
+/// What Adam needs to continue exactly where it stopped, as named flat tensors: the parameters (the
+/// last ones, not their average), both moments and, when one is kept, the average.
+pub type OptimiserState = Vec<(String, Tensor)>;
+
+const PARAMETERS: &str = "parameters";
+const FIRST_MOMENT: &str = "first_moment";
+const SECOND_MOMENT: &str = "second_moment";
+const AVERAGE: &str = "average";
 
 impl FlatAdam {
     /// Moves the values of `variables` into one buffer and makes each variable, and its gradient, a
@@ -59,7 +71,7 @@ impl FlatAdam {
         });
         let moment = || Tensor::zeros([total], options);
         let (first_moment, second_moment) = (moment(), moment());
-        Ok(FlatAdam { config, parameters, gradients, first_moment, second_moment, steps: 0, average: None })
+        Ok(FlatAdam { config, parameters, gradients, first_moment, second_moment, steps: 0, average: None, swapped: false })
     }
 
     /// Keeps an exponential moving average of the parameters, updated after every step with `decay`
@@ -77,7 +89,53 @@ impl FlatAdam {
             self.parameters.copy_(average);
             average.copy_(&parameters);
         });
+        self.swapped = !self.swapped;
         true
+    }
+
+    /// The state to save for a resume (copies on the CPU), whichever way the average is swapped.
+    pub fn state(&self) -> OptimiserState {
+        let (last, average) = match (&self.average, self.swapped) {
+            (Some((_, average)), true) => (average, Some(&self.parameters)),
+            (average, _) => (&self.parameters, average.as_ref().map(|(_, average)| average)),
+        };
+        let named = [(PARAMETERS, Some(last)), (FIRST_MOMENT, Some(&self.first_moment)), (SECOND_MOMENT, Some(&self.second_moment)), (AVERAGE, average)];
+        named
+            .into_iter()
+            .filter_map(|(name, tensor)| tensor.map(|tensor| (name.to_string(), tensor.to_device(tch::Device::Cpu).copy())))
+            .collect()
+    }
+
+    /// Restores a state saved by [`FlatAdam::state`] after `steps` steps: the model's parameters,
+    /// the moments and the average (which must be kept, or not, as when it was saved).
+    pub fn restore(&mut self, state: &OptimiserState, steps: u64) -> Result<()> {
+        let size = self.parameters.size();
+        let find = |name: &str| {
+            let tensor = state.iter().find(|(key, _)| key == name).map(|(_, tensor)| tensor);
+            match tensor {
+                Some(tensor) if tensor.size() == size => Ok(Some(tensor)),
+                Some(tensor) => Err(Error::invalid(format!("the saved optimiser state's {name} has {:?} values, the model {size:?}", tensor.size()))),
+                None => Ok(None),
+            }
+        };
+        let required = |name: &str| find(name)?.ok_or_else(|| Error::invalid(format!("the saved optimiser state has no {name}")));
+        let saved_average = find(AVERAGE)?;
+        if saved_average.is_some() != self.average.is_some() {
+            return Err(Error::invalid("the saved optimiser state and the run disagree on keeping a weight average"));
+        }
+        let (parameters, first, second) = (required(PARAMETERS)?, required(FIRST_MOMENT)?, required(SECOND_MOMENT)?);
+        tch::no_grad(|| -> Result<()> {
+            self.parameters.f_copy_(parameters)?;
+            self.first_moment.f_copy_(first)?;
+            self.second_moment.f_copy_(second)?;
+            if let (Some((_, average)), Some(saved)) = (&mut self.average, saved_average) {
+                average.f_copy_(saved)?;
+            }
+            Ok(())
+        })?;
+        self.steps = i32::try_from(steps).map_err(|_| Error::invalid(format!("{steps} optimiser steps are too many to resume")))?;
+        self.swapped = false;
+        Ok(())
     }
 
     /// Sets every gradient to zero.

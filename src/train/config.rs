@@ -55,6 +55,9 @@ pub struct LossWeights {
 /// Everything training needs besides the problem and the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// Seed of every random choice of training: data, initial weights, order, noise.
+    #[serde(default)]
+    pub seed: u64,
     /// INN (the paper's) or cINN.
     pub model: ModelKind,
     /// Number of coupling blocks.
@@ -130,6 +133,17 @@ mod humantime_serde {
     }
 }
 
+/// Steps of the quick presets: the paper's INN, and the cINN (about five times faster a step). On
+/// 2 CPU cores the main job's three trainings take about 6½ minutes (docs/experiments.md).
+pub const INN_STEPS: u64 = 4000;
+/// See [`INN_STEPS`].
+pub const CINN_STEPS: u64 = 16_000;
+/// Steps of the `paper` preset (meant for a GPU).
+pub const PAPER_STEPS: u64 = 40_000;
+
+/// The seed of runs that name none.
+pub const DEFAULT_SEED: u64 = 42;
+
 /// The presets: `quick` for minutes on a laptop CPU, `paper` for the seed's scale on a GPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -161,6 +175,7 @@ impl TrainConfig {
             clamp: 2.0,
         };
         let mut config = TrainConfig {
+            seed: DEFAULT_SEED,
             model,
             blocks: 6,
             block,
@@ -176,7 +191,7 @@ impl TrainConfig {
             validation: 0.1,
             patience: None,
             weight_average: None,
-            stop: Stop { budget: Some(Duration::from_secs(150)), ..Stop::default() },
+            stop: Stop { steps: Some(if model == ModelKind::Cinn { CINN_STEPS } else { INN_STEPS }), ..Stop::default() },
             losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
             kernel_widths: TRAINING_WIDTHS.to_vec(),
             y_noise: 0.01,
@@ -199,13 +214,11 @@ impl TrainConfig {
                 config.lr = 3e-3;
                 config.y_noise = 0.1;
                 config.pad_noise = 0.05;
-                config.stop.budget = Some(Duration::from_secs(180));
             }
             (ModelKind::Cinn, true) => {
                 // Measured on 2 cores, precision of colour 0 (four modes; at most 98.9% lie within
                 // 3σ): y-noise 0.05 and 60 s → 97.6%; 0.01 and 90 s → 97.5%; 0.01 and 180 s → 98.3%.
                 config.y_noise = 0.01;
-                config.stop.budget = Some(Duration::from_secs(180));
             }
             (ModelKind::Inn, false) => {
                 // Measured on kinematics (150 s, 2 cores): w_y 3 → mismatch 0.090, re-sim 0.164;
@@ -223,7 +236,7 @@ impl TrainConfig {
             config.block.hidden = 64;
         }
         if preset == Preset::Paper {
-            config.stop = Stop { budget: Some(Duration::from_secs(1200)), ..Stop::default() };
+            config.stop = Stop { steps: Some(PAPER_STEPS), ..Stop::default() };
             config.block.hidden = 256;
             config.blocks = 8;
         }
@@ -253,6 +266,18 @@ impl TrainConfig {
         }
         if self.stop.steps == Some(0) {
             return Err(Error::invalid("--steps must be at least 1"));
+        }
+        if let Some(epochs) = self.stop.epochs {
+            positive("epochs", epochs)?;
+        }
+        if self.stop.budget.is_some_and(|budget| budget.is_zero()) {
+            return Err(Error::invalid("--budget must be longer than zero"));
+        }
+        let LossWeights { y, z, x, reconstruction } = self.losses;
+        for (name, value) in [("--w-y", y), ("--w-z", z), ("--w-x", x), ("the reconstruction weight", reconstruction), ("--y-noise", self.y_noise), ("the padding noise", self.pad_noise)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(Error::invalid(format!("{name} must be a number of at least 0, not {value}")));
+            }
         }
         if self.regression && self.model != ModelKind::Cinn {
             return Err(Error::invalid("--regression is for the cINN (--model cinn)"));

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::fit::LogRecord;
 use crate::error::{Error, Result};
+use crate::io::atomic::write_atomically;
 
 /// The training log of a run.
 pub struct MetricsLog {
@@ -23,8 +24,15 @@ impl MetricsLog {
         Ok(log)
     }
 
-    /// Opens an existing log to add records to it (a resumed run).
-    pub fn append(path: &Path) -> Result<Self> {
+    /// Opens an existing log to add records to it (a resumed run), first cutting off the records
+    /// after `step` (written after the checkpoint that the run resumes from).
+    pub fn resume(path: &Path, step: u64) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
+        let mut lines = text.lines();
+        let header = lines.next().ok_or_else(|| Error::csv(path, "the training log has no header"))?;
+        let kept = lines.take_while(|line| line.split(',').next().and_then(|first| first.parse::<u64>().ok()).is_some_and(|logged| logged <= step));
+        let contents: String = std::iter::once(header).chain(kept).flat_map(|line| [line, "\n"]).collect();
+        write_atomically(path, |writer| writer.write_all(contents.as_bytes()).map_err(|source| Error::io(path, source)))?;
         let file = std::fs::OpenOptions::new().append(true).open(path).map_err(|source| Error::io(path, source))?;
         Ok(MetricsLog { writer: csv::Writer::from_writer(file), path: path.to_path_buf() })
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use tch::{Device, Tensor};
 
 pub use config::{LossWeights, Preset, Stop, TrainConfig};
-pub use fit::{fit, Hooks, LogRecord, TrainingData};
+pub use fit::{fit, Hooks, LogRecord, Resumed, Snapshot, TrainingData};
 
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
@@ -22,6 +22,7 @@ use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, 
 use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
 use crate::problem::default_inn_widths;
 use crate::problem::Problem;
+use crate::seeding::{reseed, Stream};
 use bidirectional::Bidirectional;
 use likelihood::MaximumLikelihood;
 use metrics_log::MetricsLog;
@@ -43,17 +44,18 @@ pub fn objective_for(config: &TrainConfig) -> Box<dyn Objective> {
     }
 }
 
-/// A freshly initialised model for data of the widths in `info`, standardised by `x` and `y` when the
-/// config asks for it. `default_inn_widths` gives (z, total) when the config does not; `bounds` are
-/// the prior's box, which a cINN keeps its samples in when the config asks for it.
+/// A freshly initialised model (weights drawn from the config's seed) for data of the widths in
+/// `info`, standardised by `x` and `y` when the config asks for it. `default_inn_widths` gives
+/// (z, total) when the config does not; `bounds` are the prior's box, which a cINN keeps its samples
+/// in when the config asks for it.
 pub fn new_model(
     config: &TrainConfig,
     info: &ProblemInfo,
     (default_inn_widths, bounds): ((i64, i64), Option<Bounds>),
     (x, y): (&tch::Tensor, &tch::Tensor),
-    seed: u64,
     device: Device,
 ) -> Result<Model> {
+    let seed = config.seed;
     let (dx, dy) = (info.x_names.len() as i64, info.y_names.len() as i64);
     let mut spec = match config.model {
         ModelKind::Inn => {
@@ -72,6 +74,7 @@ pub fn new_model(
     if config.regression {
         spec.x_regression = Some(LinearRegression::fit(&spec.x_scale.apply(x), &spec.y_scale.apply(y))?);
     }
+    reseed(seed, Stream::Init, 0);
     Model::new(spec, device)
 }
 
@@ -85,8 +88,10 @@ pub struct RunOutput<'a> {
     pub on_log: &'a mut dyn FnMut(&LogRecord),
 }
 
-/// The training data of a built-in problem: a fixed set, or fresh draws (with rows to fit scales on).
+/// The training data of a built-in problem, drawn from the config's seed: a fixed set, or fresh draws
+/// (with rows to fit scales on).
 fn problem_data<'a>(problem: &'a dyn Problem, config: &TrainConfig, device: Device) -> Result<(TrainingData<'a>, (Tensor, Tensor))> {
+    reseed(config.seed, Stream::Data, 0);
     Ok(if config.fresh {
         (TrainingData::Fresh(problem), problem.sample_joint(SCALE_ROWS, device)?)
     } else if let Some(simulations) = config.simulations {
@@ -128,90 +133,88 @@ fn split_off_validation(x: Tensor, y: Tensor, fraction: f64) -> TrainingData<'st
 
 /// Trains a model on a built-in problem into a new run folder: writes `metrics.csv` as it goes and
 /// checkpoints every `config.checkpoint_every` and at the end.
-pub fn train_problem(
-    problem: &dyn Problem,
-    config: &TrainConfig,
-    seed: u64,
-    device: Device,
-    output: RunOutput<'_>,
-) -> Result<(Model, TrainingSummary)> {
+pub fn train_problem(problem: &dyn Problem, config: &TrainConfig, device: Device, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
     config.validate()?;
     let (data, scale_rows) = problem_data(problem, config, device)?;
     let shape = (problem.inn_widths(), problem.x_bounds());
-    let model = new_model(config, &problem.info(), shape, (&scale_rows.0, &scale_rows.1), seed, device)?;
+    let model = new_model(config, &problem.info(), shape, (&scale_rows.0, &scale_rows.1), device)?;
     drop(scale_rows);
     let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
-    continue_training(model, problem.info(), data, config, TrainingSummary::default(), metrics, output)
+    continue_training(model, problem.info(), data, config, None, metrics, output)
 }
 
 /// Trains a model on the pairs of `spec` into a new run folder. x and y are always standardised;
 /// the held-out rows are scored at every log record, and the checkpoint is the model that scored best.
-pub fn train_data(
-    spec: &DataSpec,
-    config: &TrainConfig,
-    seed: u64,
-    device: Device,
-    output: RunOutput<'_>,
-) -> Result<(Model, TrainingSummary)> {
+pub fn train_data(spec: &DataSpec, config: &TrainConfig, device: Device, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
     let mut config = TrainConfig { standardise: true, ..config.clone() };
     let data = pairs_data(spec, &mut config)?;
     let TrainingData::Fixed { x, y, validation } = &data else { unreachable!("pairs are a fixed set") };
     let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
-    let model = new_model(&config, &spec.info(), (widths, None), (x, y), seed, device)?;
+    let model = new_model(&config, &spec.info(), (widths, None), (x, y), device)?;
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
-    continue_training(model, spec.info(), data, &config, TrainingSummary::default(), metrics, output)
+    continue_training(model, spec.info(), data, &config, None, metrics, output)
 }
 
-/// Continues training the checkpoint in `output.dir` on its problem (built-in: fresh training data;
-/// data: the same pairs and split), until the limits of `stop` (counted from now); the log and the
-/// checkpoint are extended in place.
-pub fn resume(device: Device, stop: Stop, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
+/// Continues training the checkpoint in `output.dir` exactly where it stopped: the same data (drawn
+/// again from the run's seed, or the same pairs and split), the optimiser's state, the schedules and
+/// the weight average, so that it ends as the run that never stopped would have. It runs to the run's
+/// own limits, or to `stop` when given (totals for the whole run, not counted from now). The log is
+/// cut back to the checkpoint's step and extended, and the checkpoint replaced.
+pub fn resume(device: Device, stop: Option<Stop>, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
     let loaded = checkpoint::load(output.dir, device)?;
+    let optimiser = checkpoint::load_optimiser(output.dir, device)?;
     let mut config: TrainConfig = serde_json::from_value(loaded.training.settings.clone())
         .map_err(|error| Error::checkpoint(output.dir, format!("cannot read the training settings: {error}")))?;
-    config.stop = stop;
+    config.stop = stop.unwrap_or(config.stop);
     config.validate()?;
-    let metrics = MetricsLog::append(&output.dir.join("metrics.csv"))?;
+    let done = &loaded.training;
+    if done.stopped_early || !reaches_beyond(&config.stop, done) {
+        return Err(Error::invalid(format!(
+            "the run in {} already reached its limits ({} steps, {:.0} s{}); give a larger --steps, --epochs or --budget (totals for the whole run) to train on",
+            output.dir.display(),
+            done.steps,
+            done.seconds,
+            if done.stopped_early { ", stopped early on the held-out loss" } else { "" }
+        )));
+    }
+    let metrics = MetricsLog::resume(&output.dir.join("metrics.csv"), done.steps)?;
+    let resumed = Some(Resumed { summary: loaded.training, optimiser });
     if loaded.problem.name == DATA_PROBLEM {
         let data = pairs_data(&DataSpec::from_info(&loaded.problem)?, &mut config)?;
-        return continue_training(loaded.model, loaded.problem, data, &config, loaded.training, metrics, output);
-    }
-    if config.simulations.is_some() {
-        return Err(Error::invalid(
-            "a run trained on --simulations cannot be resumed: its simulations are not stored (train on --data to resume)",
-        ));
+        return continue_training(loaded.model, loaded.problem, data, &config, resumed, metrics, output);
     }
     let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
     let (data, _) = problem_data(problem.as_ref(), &config, device)?;
-    continue_training(loaded.model, problem.info(), data, &config, loaded.training, metrics, output)
+    continue_training(loaded.model, problem.info(), data, &config, resumed, metrics, output)
 }
 
-/// The loop of [`fit`] with the run folder's log and checkpoints, counting on from `previous`.
+/// Whether a run with these limits trains beyond what `done` did (epochs are checked by the loop).
+fn reaches_beyond(stop: &Stop, done: &TrainingSummary) -> bool {
+    let by_steps = stop.steps.map_or(false, |steps| steps > done.steps);
+    let by_time = stop.budget.map_or(false, |budget| budget.as_secs_f64() > done.seconds);
+    by_steps || by_time || stop.epochs.is_some()
+}
+
+/// The loop of [`fit`] with the run folder's log and checkpoints.
 fn continue_training(
     mut model: Model,
     info: ProblemInfo,
     data: TrainingData<'_>,
     config: &TrainConfig,
-    previous: TrainingSummary,
+    resumed: Option<Resumed>,
     mut metrics: MetricsLog,
     output: RunOutput<'_>,
 ) -> Result<(Model, TrainingSummary)> {
     let dir = output.dir;
     let on_log = output.on_log;
-    let with_previous = |summary: &TrainingSummary| TrainingSummary {
-        steps: previous.steps + summary.steps,
-        seconds: previous.seconds + summary.seconds,
-        ..summary.clone()
-    };
     let mut log = |record: &LogRecord| {
-        let record = LogRecord { step: record.step + previous.steps, ..record.clone() };
-        on_log(&record);
-        metrics.write(&record)
+        on_log(record);
+        metrics.write(record)
     };
-    let mut save = |model: &Model, summary: &TrainingSummary| checkpoint::save(dir, model, &info, &with_previous(summary));
+    let mut save = |snapshot: &Snapshot| checkpoint::save(dir, snapshot.model, &info, snapshot.summary, Some(&snapshot.optimiser));
     let hooks = Hooks { stop: output.stop, on_log: &mut log, on_checkpoint: &mut save };
     let objective = objective_for(config);
-    let summary = fit(&mut model, objective.as_ref(), data, config, hooks)?;
-    Ok((model, with_previous(&summary)))
+    let summary = fit(&mut model, objective.as_ref(), data, config, resumed, hooks)?;
+    Ok((model, summary))
 }
