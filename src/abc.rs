@@ -75,17 +75,19 @@ pub fn rejection_abc(
             distance: Tensor::full([observations, k], f64::INFINITY, (Kind::Float, device)),
             x: Tensor::zeros([observations, k, dim_x], (Kind::Float, device)),
         },
-        Acceptance::Within(eps) => Kept::Within {
-            eps,
-            parts: Vec::new(),
-        },
+        Acceptance::Within(eps) => Kept::Within { eps, parts: Vec::new(), rows: 0 },
     };
     let mut done = 0;
     while done < draws {
         let rows = chunk.min(draws - done);
         let x = problem.sample_prior(rows, device);
         let distance = distances(&targets, &problem.simulate(&x)?);
-        kept.add(&x, &distance);
+        kept.add(&x, &distance).map_err(|kept| {
+            Error::invalid(format!(
+                "--eps keeps more than {MAX_KEPT} draws ({kept} after {} of {draws} draws), more than innfer holds in memory; lower --eps or use --keep K",
+                done + rows
+            ))
+        })?;
         done += rows;
         on_chunk(done);
     }
@@ -96,13 +98,14 @@ pub fn rejection_abc(
 enum Kept {
     /// The k nearest per observation: distances [m, k] and samples [m, k, dim_x].
     Nearest { distance: Tensor, x: Tensor },
-    /// (observation, x, distance) of every draw within `eps`.
-    Within { eps: f64, parts: Vec<(Tensor, Tensor, Tensor)> },
+    /// (observation, x, distance) of every draw within `eps`, and how many rows they hold.
+    Within { eps: f64, parts: Vec<(Tensor, Tensor, Tensor)>, rows: i64 },
 }
 
 impl Kept {
-    /// Merges a chunk of draws `x` with their distances [m, rows] to each observation.
-    fn add(&mut self, x: &Tensor, distance: &Tensor) {
+    /// Merges a chunk of draws `x` with their distances [m, rows] to each observation; fails with the
+    /// number of rows kept when they would be more than [`MAX_KEPT`].
+    fn add(&mut self, x: &Tensor, distance: &Tensor) -> std::result::Result<(), i64> {
         match self {
             Kept::Nearest { distance: best, x: best_x } => {
                 let (m, k) = (best.size()[0], best.size()[1]);
@@ -114,13 +117,18 @@ impl Kept {
                 *best_x = Tensor::cat(&[&*best_x, &near_x], 1).gather(1, &gather, false);
                 *best = new_best;
             }
-            Kept::Within { eps, parts } => {
+            Kept::Within { eps, parts, rows } => {
                 let hits = distance.le(*eps).nonzero();
+                *rows += hits.size()[0];
+                if *rows > MAX_KEPT {
+                    return Err(*rows);
+                }
                 let (obs, index) = (hits.select(1, 0), hits.select(1, 1));
                 let dist = distance.index(&[Some(&obs), Some(&index)]);
                 parts.push((obs, x.index_select(0, &index), dist));
             }
         }
+        Ok(())
     }
 
     /// Rows grouped by observation (ordered by distance in the `Within` case).

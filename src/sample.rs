@@ -39,6 +39,32 @@ pub fn group_by_observation(x: &Tensor, obs: &Tensor, observations: i64) -> Vec<
     (0..observations).map(|index| rows_of_observation(x, obs, index)).collect()
 }
 
+/// Most samples in one part of [`posterior_in_parts`].
+pub const PART_ROWS: i64 = 1 << 20;
+
+/// `n` posterior samples of x for each row of `y`, like [`posterior`], handed to `sink` in parts of at
+/// most [`PART_ROWS`] samples (whole observations, or a share of one), grouped by observation and in
+/// order, so that no more than one part is ever in memory.
+pub fn posterior_in_parts(model: &Model, y: &Tensor, n: i64, sink: &mut dyn FnMut(Tensor, Tensor) -> Result<()>) -> Result<()> {
+    check_observations(model, y)?;
+    if n < 1 {
+        return Err(Error::invalid(format!("the number of samples must be at least 1, not {n}")));
+    }
+    let observations = y.size()[0];
+    let per_part = (PART_ROWS / n).max(1);
+    for first in (0..observations).step_by(per_part as usize) {
+        let group = y.narrow(0, first, per_part.min(observations - first));
+        let mut left = n;
+        while left > 0 {
+            let count = left.min(PART_ROWS);
+            let (x, obs) = posterior(model, &group, count)?;
+            sink(x, obs + first)?;
+            left -= count;
+        }
+    }
+    Ok(())
+}
+
 /// Rounds of drawing again for the samples that fell outside the prior's support.
 const SUPPORT_ROUNDS: usize = 20;
 /// Most draws per observation in one round of drawing again, in multiples of the samples asked for.

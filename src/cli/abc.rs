@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use innfer::io::atomic::ensure_writable;
 use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::io::table::write_table;
 use innfer::model::checkpoint;
@@ -70,7 +71,8 @@ pub fn run(args: AbcArgs, context: Context) -> Result<()> {
     if !args.observations.given() {
         bail!("give observations with --y VALUES or --observations OBS.csv");
     }
-    let targets = args.observations.read(&info.y_names)?;
+    ensure_writable(&args.out)?;
+    let targets = args.observations.read(&info.y_names, context.device)?;
     let acceptance = match (args.eps, args.keep) {
         (Some(eps), _) => Acceptance::Within(eps),
         (None, keep) => Acceptance::Nearest(keep.unwrap_or(4000)),

@@ -28,6 +28,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub run: PathBuf,
 
+    /// Use a run whose model never took a training step.
+    #[arg(long)]
+    pub allow_untrained: bool,
+
     #[command(flatten)]
     pub observations: ObservationArgs,
 
@@ -79,14 +83,15 @@ fn sbibm_folder() -> PathBuf {
 }
 
 /// Runs `innfer eval --metric c2st`.
-fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint) -> Result<()> {
+fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint, device: Device) -> Result<()> {
     let info = &loaded.problem;
     let task_files = sbibm_folder().join(&info.name);
     let observations = if args.observations.given() {
-        args.observations.read(&info.y_names)?
+        args.observations.read(&info.y_names, device)?
     } else if Task::named(&info.name).is_some() {
         read_observations(&task_files.join("observations.csv"), &info.y_names)
             .with_context(|| "the sbibm reference files are missing: run scripts/setup.sh (or give --observations and --reference)")?
+            .to_device(device)
     } else {
         bail!("--metric c2st needs --observations and --reference (built in only for the sbibm tasks)")
     };
@@ -95,7 +100,7 @@ fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint) -> Result<()> {
         None if Task::named(&info.name).is_some() => task_files.join("reference.csv"),
         None => bail!("--metric c2st needs --reference REF.csv: obs and the x columns, samples of each observation's posterior"),
     };
-    let reference = read_reference(&reference_path, &info.x_names, observations.size()[0])?;
+    let reference = read_reference(&reference_path, &info.x_names, observations.size()[0], device)?;
     eprintln!("eval: C2ST of {} observation(s)", observations.size()[0]);
     let report = c2st_of_model(&loaded.model, &observations, &reference, &C2stSettings::default())?;
     let mut table = String::from("| observation | C2ST |\n|---|---|\n");
@@ -123,11 +128,11 @@ fn default_targets(problem: &dyn Problem, count: i64, device: Device) -> innfer:
     })
 }
 
-/// Reads a reference CSV (obs, x columns, …) into one tensor of samples per observation.
-fn read_reference(path: &std::path::Path, x_names: &[String], observations: i64) -> Result<Reference> {
+/// Reads a reference CSV (obs, x columns, …) into one tensor of samples per observation, on `device`.
+fn read_reference(path: &std::path::Path, x_names: &[String], observations: i64, device: Device) -> Result<Reference> {
     let table = read_table(path)?;
-    let obs = table.select(&["obs".to_string()], path)?.view([-1]).to_kind(Kind::Int64);
-    let x = table.select(x_names, path)?;
+    let obs = table.select(&["obs".to_string()], path)?.view([-1]).to_kind(Kind::Int64).to_device(device);
+    let x = table.select(x_names, path)?.to_device(device);
     let found = obs.max().int64_value(&[]) + 1;
     if found != observations {
         bail!("{}: the reference has {found} observations, the evaluation {observations}", path.display());
@@ -137,19 +142,19 @@ fn read_reference(path: &std::path::Path, x_names: &[String], observations: i64)
 
 /// Runs `innfer eval`.
 pub fn run(args: EvalArgs, context: Context) -> Result<()> {
-    let loaded = checkpoint::load(&args.run, context.device)?;
+    let loaded = checkpoint::load_trained(&args.run, context.device, args.allow_untrained)?;
     if args.metric == Metric::C2st {
-        return run_c2st(&args, &loaded);
+        return run_c2st(&args, &loaded, context.device);
     }
     let info = &loaded.problem;
     let problem = args.simulator.problem_of(info, context.device)?;
     let targets = if args.observations.given() {
-        args.observations.read(&info.y_names)?
+        args.observations.read(&info.y_names, context.device)?
     } else {
         default_targets(problem.as_ref(), args.targets, context.device)?
     };
     let reference = match &args.reference {
-        Some(path) => Some(read_reference(path, &info.x_names, targets.size()[0])?),
+        Some(path) => Some(read_reference(path, &info.x_names, targets.size()[0], context.device)?),
         None => None,
     };
     let default_draws = if info.name == DATA_PROBLEM { 1_000_000 } else { EvalSettings::default().abc_draws };

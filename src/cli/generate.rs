@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use innfer::io::atomic::ensure_writable;
 use innfer::io::dataset::write_columns;
 use innfer::problem;
 use tch::Tensor;
@@ -37,6 +38,7 @@ pub struct GenerateArgs {
 pub fn run(args: GenerateArgs, context: Context) -> Result<()> {
     let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
     let info = problem.info();
+    ensure_writable(&args.out)?;
     let (x, y) = problem.sample_joint(args.n, context.device)?;
     let names: Vec<String> = info.x_names.iter().chain(&info.y_names).cloned().collect();
     write_columns(&args.out, &names, &Tensor::cat(&[x, y], 1))?;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 pub use innfer::io::parse_count;
-use innfer::io::observations::{parse_observation, read_observations};
-use tch::Tensor;
+use innfer::io::observations::{ignored_columns, parse_observation, read_observations};
+use tch::{Device, Tensor};
 
 /// Where the observations y* come from.
 #[derive(Debug, Args)]
@@ -26,14 +26,22 @@ impl ObservationArgs {
         !self.y.is_empty() || self.observations.is_some()
     }
 
-    /// The observations as rows [m, names.len()]; `names` are the y columns.
-    pub fn read(&self, names: &[String]) -> Result<Tensor> {
-        Ok(match &self.observations {
-            Some(path) => read_observations(path, names)?,
+    /// The observations as rows [m, names.len()] on `device`; `names` are the y columns. Columns of
+    /// the file that are not read are named on stderr.
+    pub fn read(&self, names: &[String], device: Device) -> Result<Tensor> {
+        let rows = match &self.observations {
+            Some(path) => {
+                let ignored = ignored_columns(path, names)?;
+                if !ignored.is_empty() {
+                    eprintln!("{}: ignoring column(s) {} (the observations are {})", path.display(), ignored.join(", "), names.join(", "));
+                }
+                read_observations(path, names)?
+            }
             None => {
                 let rows = self.y.iter().map(|text| parse_observation(text, names)).collect::<innfer::Result<Vec<_>>>()?;
                 Tensor::cat(&rows, 0)
             }
-        })
+        };
+        Ok(rows.to_device(device))
     }
 }

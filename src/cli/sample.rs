@@ -1,16 +1,18 @@
 //! `innfer sample`: posterior samples for observations, from a trained run.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use innfer::io::table::write_table;
+use innfer::io::table::TableWriter;
 use innfer::model::checkpoint;
-use innfer::sample::posterior;
+use innfer::sample::posterior_in_parts;
+use tch::Tensor;
 
 use super::observations::{parse_count, ObservationArgs};
 use super::simulator::SimulatorArgs;
-use super::Context;
+use super::{progress, Context};
 
 /// Draw posterior samples of x for observations y from a trained run.
 #[derive(Debug, Args)]
@@ -18,6 +20,10 @@ pub struct SampleArgs {
     /// The run folder written by `innfer train`.
     #[arg(long)]
     pub run: PathBuf,
+
+    /// Use a run whose model never took a training step.
+    #[arg(long)]
+    pub allow_untrained: bool,
 
     #[command(flatten)]
     pub observations: ObservationArgs,
@@ -40,33 +46,41 @@ pub struct SampleArgs {
 
 /// Runs `innfer sample`.
 pub fn run(args: SampleArgs, context: Context) -> Result<()> {
-    let loaded = checkpoint::load(&args.run, context.device)?;
+    let loaded = checkpoint::load_trained(&args.run, context.device, args.allow_untrained)?;
     let names = &loaded.problem.y_names;
     if !args.observations.given() {
         bail!("give observations with --y VALUES or --observations OBS.csv");
     }
-    let y = args.observations.read(names)?;
+    let y = args.observations.read(names, context.device)?;
     let simulator = match args.resimulate {
         true => Some(args.simulator.problem_of(&loaded.problem, context.device)?),
         false => None,
     };
-    let started = std::time::Instant::now();
-    let (x, obs) = posterior(&loaded.model, &y, args.n)?;
-    let seconds = started.elapsed().as_secs_f64();
     let mut header = vec!["obs".to_string()];
     header.extend(loaded.problem.x_names.iter().cloned());
-    let resimulated = simulator.map(|simulator| simulator.simulate(&x)).transpose()?;
-    let mut columns = vec![&obs, &x];
-    if let Some(y_hat) = &resimulated {
+    if simulator.is_some() {
         header.extend(names.iter().map(|name| format!("{name}_hat")));
-        columns.push(y_hat);
     }
-    write_table(&args.out, &header, &columns).with_context(|| "cannot write the posterior samples")?;
+    let mut table = TableWriter::create(&args.out, &header).with_context(|| "cannot write the posterior samples")?;
+    let bar = progress::count_bar("sampling", (y.size()[0] * args.n) as u64, "samples");
+    let (mut sampling, mut written) = (Duration::ZERO, 0i64);
+    let mut started = Instant::now();
+    posterior_in_parts(&loaded.model, &y, args.n, &mut |x, obs| {
+        sampling += started.elapsed();
+        let resimulated = simulator.as_ref().map(|simulator| simulator.simulate(&x)).transpose()?;
+        let columns: Vec<&Tensor> = [&obs, &x].into_iter().chain(resimulated.as_ref()).collect();
+        table.write(&columns)?;
+        written += x.size()[0];
+        bar.set_position(written as u64);
+        started = Instant::now();
+        Ok(())
+    })?;
+    table.finish()?;
+    bar.finish_and_clear();
     eprintln!(
-        "{} samples for {} observation(s) in {:.3} s; written to {}",
-        x.size()[0],
+        "{written} samples for {} observation(s) in {:.3} s of sampling; written to {}",
         y.size()[0],
-        seconds,
+        sampling.as_secs_f64(),
         args.out.display()
     );
     Ok(())

@@ -31,6 +31,12 @@ pub fn temporary_beside(path: &Path) -> Result<NamedTempFile> {
         .map_err(|source| Error::io(&folder, source))
 }
 
+/// Checks, before any long work, that a file can be written at `path` (its folder exists and is
+/// writable), by creating and removing a temporary file beside it.
+pub fn ensure_writable(path: &Path) -> Result<()> {
+    temporary_beside(path).map(drop)
+}
+
 /// Syncs a finished temporary file and moves it to `path`, replacing any file there.
 pub fn commit(temporary: NamedTempFile, path: &Path) -> Result<()> {
     File::open(temporary.path()).and_then(|file| file.sync_all()).map_err(|source| Error::io(path, source))?;

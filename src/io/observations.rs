@@ -31,6 +31,14 @@ pub fn parse_observation(text: &str, names: &[String]) -> Result<Tensor> {
     Ok(Tensor::from_slice(&values).to_kind(Kind::Float).view([1, -1]))
 }
 
+/// Columns of an observations file that [`read_observations`] does not read (besides `obs`, an index).
+pub fn ignored_columns(path: &Path, names: &[String]) -> Result<Vec<String>> {
+    let table = read_table(path)?;
+    let by_name = names.iter().all(|name| table.position(name).is_some());
+    let used = |column: &String| column == "obs" || if by_name { names.contains(column) } else { column == "label" };
+    Ok(table.names.iter().filter(|column| !used(column)).cloned().collect())
+}
+
 /// Reads observations from CSV: the columns `names`, or a `label` column whose value (0-based) picks
 /// the hot entry of a one-hot y.
 pub fn read_observations(path: &Path, names: &[String]) -> Result<Tensor> {

@@ -127,6 +127,14 @@ pub fn write_table(path: &Path, names: &[String], columns: &[&Tensor]) -> Result
 
 /// Writes a CSV table like [`write_table`] to any writer; `path` names it in errors.
 pub fn write_table_to(writer: &mut dyn std::io::Write, path: &Path, names: &[String], columns: &[&Tensor]) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(writer);
+    csv.write_record(names).map_err(|error| Error::csv(path, error.to_string()))?;
+    write_rows(&mut csv, path, names.len(), columns)?;
+    csv.flush().map_err(|source| Error::io(path, source))
+}
+
+/// Writes one CSV record per row of `columns` (see [`write_table`]).
+fn write_rows<W: std::io::Write>(csv: &mut csv::Writer<W>, path: &Path, width_in_all: usize, columns: &[&Tensor]) -> Result<()> {
     let parts: Vec<(Vec<f64>, usize, CellFormat)> = columns
         .iter()
         .map(|tensor| {
@@ -141,10 +149,8 @@ pub fn write_table_to(writer: &mut dyn std::io::Write, path: &Path, names: &[Str
         })
         .collect::<Result<_>>()?;
     let rows = parts.first().map_or(0, |(values, width, _)| values.len() / (*width).max(1));
-    let mut csv = csv::Writer::from_writer(writer);
     let fail = |error: csv::Error| Error::csv(path, error.to_string());
-    csv.write_record(names).map_err(fail)?;
-    let mut record = Vec::with_capacity(names.len());
+    let mut record = Vec::with_capacity(width_in_all);
     let mut buffer = ryu::Buffer::new();
     for row in 0..rows {
         record.clear();
@@ -159,7 +165,39 @@ pub fn write_table_to(writer: &mut dyn std::io::Write, path: &Path, names: &[Str
         }
         csv.write_record(&record).map_err(fail)?;
     }
-    csv.flush().map_err(|source| Error::io(path, source))
+    Ok(())
+}
+
+/// A CSV file written in parts, so that its rows need not all be in memory at once: it appears at
+/// its path, complete, only when [`TableWriter::finish`] is called.
+pub struct TableWriter {
+    csv: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    staged: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+    width: usize,
+}
+
+impl TableWriter {
+    /// Starts the file at `path` (staged beside it) with the header `names`.
+    pub fn create(path: &Path, names: &[String]) -> Result<Self> {
+        let staged = atomic::temporary_beside(path)?;
+        let file = staged.reopen().map_err(|source| Error::io(staged.path(), source))?;
+        let mut csv = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        csv.write_record(names).map_err(|error| Error::csv(path, error.to_string()))?;
+        Ok(TableWriter { csv, staged, path: path.to_path_buf(), width: names.len() })
+    }
+
+    /// Appends the rows of `columns` (as in [`write_table`]).
+    pub fn write(&mut self, columns: &[&Tensor]) -> Result<()> {
+        write_rows(&mut self.csv, &self.path, self.width, columns)
+    }
+
+    /// Flushes the rows and moves the file into place.
+    pub fn finish(mut self) -> Result<()> {
+        self.csv.flush().map_err(|source| Error::io(&self.path, source))?;
+        drop(self.csv);
+        atomic::commit(self.staged, &self.path)
+    }
 }
 
 #[cfg(test)]

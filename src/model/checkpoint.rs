@@ -209,6 +209,19 @@ pub fn load(dir: &Path, device: Device) -> Result<Checkpoint> {
     Ok(Checkpoint { model, problem: manifest.problem, training: manifest.training })
 }
 
+/// Loads the checkpoint in `dir` like [`load`], refusing a model saved before its first training
+/// step (its samples would mean nothing) unless `allow_untrained`.
+pub fn load_trained(dir: &Path, device: Device, allow_untrained: bool) -> Result<Checkpoint> {
+    let loaded = load(dir, device)?;
+    if loaded.training.steps == 0 && !allow_untrained {
+        return Err(Error::checkpoint(
+            dir,
+            "its model was saved before its first training step (the training was stopped at once): continue it with `innfer train --resume`, or pass --allow-untrained",
+        ));
+    }
+    Ok(loaded)
+}
+
 /// Loads the optimiser state that the checkpoint in `dir` was saved with, onto `device`.
 pub fn load_optimiser(dir: &Path, device: Device) -> Result<Vec<(String, Tensor)>> {
     let manifest = read_manifest(dir)?;

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use tch::{Device, Kind, Tensor};
 
-use super::simulator::{ExternalSimulator, DEFAULT_SIMULATOR_BATCH};
+use super::simulator::{ExternalSimulator, DEFAULT_SIMULATOR_BATCH, DEFAULT_SIMULATOR_TIMEOUT};
 use super::{default_inn_widths, Problem};
 use crate::error::{Error, Result};
 use crate::io::columns::select_columns;
@@ -122,12 +123,14 @@ impl DataProblem {
             x_names: spec.x_names.clone(),
             y_names: spec.y_names.clone(),
             batch: DEFAULT_SIMULATOR_BATCH,
+            timeout: DEFAULT_SIMULATOR_TIMEOUT,
         });
         DataProblem { spec, prior: Mutex::new(x), simulator }
     }
 
-    /// The problem of a run, reading its data again; `simulator` replaces the stored command.
-    pub fn of_run(info: &ProblemInfo, simulator: Option<String>, device: Device) -> Result<DataProblem> {
+    /// The problem of a run, reading its data again; `simulator` replaces the stored command, which
+    /// may run for at most `timeout` a batch.
+    pub fn of_run(info: &ProblemInfo, simulator: Option<String>, timeout: Duration, device: Device) -> Result<DataProblem> {
         let mut spec = DataSpec::from_info(info)?;
         if simulator.is_some() {
             spec.simulator = simulator;
@@ -136,7 +139,11 @@ impl DataProblem {
         let (x, _) = spec.read().map_err(|error| {
             Error::invalid(format!("the run's data cannot be read ({error}); it was trained on '{}': put it back there", spec.data))
         })?;
-        Ok(DataProblem::new(spec, x.to_device(device)))
+        let mut problem = DataProblem::new(spec, x.to_device(device));
+        if let Some(simulator) = problem.simulator.as_mut() {
+            simulator.timeout = timeout;
+        }
+        Ok(problem)
     }
 }
 

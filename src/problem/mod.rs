@@ -91,9 +91,9 @@ pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn
 
 /// The problem a run was trained on: a built-in one, or its data (read again) with its external
 /// simulator, which `simulator` replaces when given.
-pub fn of_run(info: &ProblemInfo, simulator: Option<String>, device: Device) -> Result<Box<dyn Problem>> {
+pub fn of_run(info: &ProblemInfo, simulator: Option<String>, timeout: std::time::Duration, device: Device) -> Result<Box<dyn Problem>> {
     if info.name == data::DATA_PROBLEM {
-        return Ok(Box::new(data::DataProblem::of_run(info, simulator, device)?));
+        return Ok(Box::new(data::DataProblem::of_run(info, simulator, timeout, device)?));
     }
     if simulator.is_some() {
         return Err(Error::invalid(format!("--simulator is for runs trained on data; '{}' has its own forward process", info.name)));

@@ -1,9 +1,13 @@
 //! An external simulator: a shell command that reads rows of x as CSV on stdin and writes rows of y
 //! as CSV on stdout, run once per batch.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
 
 use tch::{Device, Kind, Tensor};
 
@@ -12,6 +16,8 @@ use crate::io::table::{read_table_from, write_table_to};
 
 /// Rows sent to one run of the command, unless told otherwise.
 pub const DEFAULT_SIMULATOR_BATCH: i64 = 100_000;
+/// Longest time one run of the command may take, unless told otherwise.
+pub const DEFAULT_SIMULATOR_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A forward process computed by another program.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +30,8 @@ pub struct ExternalSimulator {
     pub y_names: Vec<String>,
     /// Rows per run of the command.
     pub batch: i64,
+    /// Longest time one run of the command may take; then it is killed and the batch fails.
+    pub timeout: Duration,
 }
 
 impl ExternalSimulator {
@@ -54,12 +62,39 @@ impl ExternalSimulator {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so that a timeout ends whatever the command started too.
+            .process_group(0)
             .spawn()
             .map_err(|error| fail(format!("cannot start `{}`: {error}", self.command)))?;
         let mut stdin = child.stdin.take().ok_or_else(|| fail("no standard input".into()))?;
-        // Written from another thread so that a simulator that answers as it reads cannot dead-lock.
+        // Fed and read from other threads so that a simulator that answers as it reads cannot
+        // dead-lock, and so that the wait below can time out.
         let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let output = child.wait_with_output().map_err(|error| fail(format!("cannot read its output: {error}")))?;
+        let reader = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                pipe.map(|mut pipe| pipe.read_to_end(&mut bytes)).transpose().map(|_| bytes)
+            })
+        };
+        let stdout = reader(child.stdout.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
+        let stderr = reader(child.stderr.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
+        let status = match child.wait_timeout(self.timeout).map_err(|error| fail(format!("cannot wait for it: {error}")))? {
+            Some(status) => status,
+            None => {
+                // SAFETY: signals the process group this function started (its id is the child's).
+                unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "`{}` did not finish within {} and was stopped; allow it longer with --simulator-timeout",
+                    self.command,
+                    humantime::format_duration(self.timeout)
+                )));
+            }
+        };
+        let collected = |thread: std::thread::JoinHandle<std::io::Result<Vec<u8>>>| {
+            thread.join().map_err(|_| fail("a thread reading its output stopped".into()))?.map_err(|error| fail(format!("cannot read its output: {error}")))
+        };
+        let output = Output { status, stdout: collected(stdout)?, stderr: collected(stderr)? };
         let written = writer.join().map_err(|_| fail("the thread feeding it stopped".into()))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -85,7 +120,18 @@ mod tests {
     use super::*;
 
     fn simulator(command: &str) -> ExternalSimulator {
-        ExternalSimulator { command: command.into(), x_names: vec!["a".into(), "b".into()], y_names: vec!["s".into()], batch: 3 }
+        let (x_names, y_names) = (vec!["a".into(), "b".into()], vec!["s".into()]);
+        ExternalSimulator { command: command.into(), x_names, y_names, batch: 3, timeout: DEFAULT_SIMULATOR_TIMEOUT }
+    }
+
+    #[test]
+    fn a_hung_simulator_is_stopped_at_its_timeout() {
+        let x = Tensor::ones([5, 2], (Kind::Float, Device::Cpu));
+        let hung = ExternalSimulator { timeout: Duration::from_millis(300), ..simulator("cat > /dev/null; sleep 30; echo s") };
+        let started = std::time::Instant::now();
+        let error = hung.simulate(&x).unwrap_err().to_string();
+        assert!(started.elapsed() < Duration::from_secs(10), "the sleep was not ended: {:?}", started.elapsed());
+        assert!(error.contains("batch 0 (rows 1–3)") && error.contains("did not finish within 300ms"), "{error}");
     }
 
     #[test]
