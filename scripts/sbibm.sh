@@ -6,8 +6,8 @@
 #   scripts/sbibm.sh [OUT]        OUT defaults to runs/sbibm-<time>
 #   TASKS="two_moons slcp" BUDGETS="1e3 1e4" scripts/sbibm.sh     a part of the grid
 #   INNFER=path/to/innfer uses that binary instead of building one.
-#   Extra innfer options for training: TRAIN_ARGS="…" (default: --budget 10m, a cap: training
-#   stops earlier when the held-out loss has not improved for 50 epochs)
+#   Extra innfer options for training: TRAIN_ARGS="…" (default: none: training stops when the
+#   held-out loss has not improved for 50 epochs, or after 150 epochs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 if [[ -z "${INNFER:-}" ]]; then
@@ -25,7 +25,7 @@ for budget in $budgets; do
         if [[ ! -f "$run/c2st.json" ]]; then
             rm -rf "$run"
             # shellcheck disable=SC2086
-            "$innfer" train --problem "$task" --model cinn --simulations "$budget" --out "$run" ${TRAIN_ARGS:---budget 10m}
+            "$innfer" train --problem "$task" --model cinn --simulations "$budget" --out "$run" ${TRAIN_ARGS:-}
             "$innfer" eval --run "$run" --metric c2st >/dev/null
         fi
     done

@@ -2,7 +2,7 @@
 
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{guard, Error, Result};
 use crate::problem::Problem;
 
 /// Which draws to keep.
@@ -80,8 +80,12 @@ pub fn rejection_abc(
     let mut done = 0;
     while done < draws {
         let rows = chunk.min(draws - done);
-        let x = problem.sample_prior(rows, device);
-        let distance = distances(&targets, &problem.simulate(&x)?);
+        let what = format!("simulating {rows} draws at once for {observations} observation(s)");
+        let (x, distance) = guard(&what, "--chunk", || {
+            let x = problem.sample_prior(rows, device);
+            let distance = distances(&targets, &problem.simulate(&x)?);
+            Ok((x, distance))
+        })?;
         kept.add(&x, &distance).map_err(|kept| {
             Error::invalid(format!(
                 "--eps keeps more than {MAX_KEPT} draws ({kept} after {} of {draws} draws), more than innfer holds in memory; lower --eps or use --keep K",

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     // Last line of defence: libtorch failures that tch reports by panicking (out of memory, say)
     // become one error line instead of a panic message and a backtrace.
     std::panic::set_hook(Box::new(|info| {
+        if innfer::error::guarded() {
+            return; // The guard turns this panic into an error of its own.
+        }
         let message = info
             .payload()
             .downcast_ref::<String>()

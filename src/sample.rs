@@ -2,7 +2,7 @@
 
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{guard, Error, Result};
 use crate::model::{Bounds, Model, ModelKind};
 
 /// Rows computed at once: on a CPU small chunks keep the activations in cache (measured on 2 cores:
@@ -57,7 +57,8 @@ pub fn posterior_in_parts(model: &Model, y: &Tensor, n: i64, sink: &mut dyn FnMu
         let mut left = n;
         while left > 0 {
             let count = left.min(PART_ROWS);
-            let (x, obs) = posterior(model, &group, count)?;
+            let what = format!("sampling {} rows at once", count * group.size()[0]);
+            let (x, obs) = guard(&what, "--n (or the number of observations)", || posterior(model, &group, count))?;
             sink(x, obs + first)?;
             left -= count;
         }

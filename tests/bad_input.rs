@@ -48,6 +48,7 @@ fn fails(args: &[&str], expected: &[&str]) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success(), "{args:?} succeeded:\n{stderr}");
     assert!(!stderr.contains("panicked") && !stdout.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    assert!(!stderr.contains("internal failure"), "{args:?} failed inside libtorch unchecked:\n{stderr}");
     assert!(!stderr.contains("stack backtrace"), "{args:?} printed a backtrace:\n{stderr}");
     let line = stderr.lines().find(|line| line.starts_with("error:")).unwrap_or_else(|| panic!("{args:?}: no error line:\n{stderr}"));
     let text = stderr.to_string();
@@ -120,7 +121,24 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--samples", "10", "--batch", "100", "--steps", "1", "--out", "/tmp/innfer-tiny-never"], &["smaller than one batch"]);
     fails(&["train", "--kernel-widths", "0.2,-1", "--steps", "1"], &["kernel widths"]);
     fails(&["train", "--lr", "abc"], &["--lr", "abc"]);
-    fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["lower --n"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["GB of CSV", "lower --n"]);
+    fails(&["sample", "--run", &run, "--y", "1.5,0", "--out", "/nonexistent/post.csv"], &["/nonexistent", "no such folder"]);
+    fails(&["abc", "--y", "1,0", "--draws", "10", "--out", "/nonexistent/abc.csv"], &["/nonexistent", "no such folder"]);
+    fails(&["generate", "--n", "10", "--out", "/nonexistent/pairs.csv"], &["/nonexistent", "no such folder"]);
+    for epochs in ["0", "-1", "nan", "inf"] {
+        fails(&["train", &format!("--epochs={epochs}")], &["--epochs"]);
+    }
+    fails(&["train", "--w-y=-1", "--steps", "1"], &["--w-y", "-1"]);
+    fails(&["train", "--w-z", "nan", "--steps", "1"], &["--w-z", "NaN"]);
+    fails(&["train", "--y-noise", "inf", "--steps", "1"], &["--y-noise", "inf"]);
+    fails(&["train", "--budget", "0s"], &["--budget", "longer than zero"]);
+    fails(&["train", "--val", "0.1", "--steps", "1"], &["--val", "--simulations"]);
+    let runs = tempfile::tempdir().unwrap();
+    let new_run = |name: &str| runs.path().join(name).to_str().unwrap().to_owned();
+    fails(&["train", "--patience", "3", "--steps", "2", "--samples", "200", "--batch", "100", "--out", &new_run("patience")], &["--patience", "holds no rows out"]);
+    // The MMD of a batch of 2·10^6 rows needs 2·10^6 × 2·10^6 distances: 16 TB.
+    let huge = ["--model", "inn", "--batch", "2000000", "--samples", "2000000", "--steps", "1"];
+    fails(&[&["train", "--out", &new_run("oom")][..], &huge].concat(), &["out of memory", "a batch of 2000000 rows", "lower --batch"]);
     fails(&["abc", "--y", "1,0", "--keep", "1e9", "--draws", "1e10", "--out", out], &["--keep"]);
     fails(&["abc", "--y", "1,0", "--chunk", "1e9", "--draws", "10", "--keep", "1", "--out", out], &["--chunk"]);
     fails(&["abc", "--y", "1,0", "--keep", "0", "--out", out], &["--keep", "'0'"]);
@@ -150,7 +168,7 @@ fn bad_run_folders_and_checkpoints() {
         folder
     };
     let weights = |dir: &Path| {
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "safetensors")).unwrap()
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("weights-")).unwrap()
     };
     let truncated = damaged(&|dir| {
         let path = weights(dir);
@@ -250,4 +268,13 @@ fn misbehaving_simulators() {
     fails(&["abc", "--y", "1,0", "--simulator", "cat", "--out", out], &["--simulator needs --run"]);
     let kinematics = runs().1.to_str().unwrap().to_owned();
     fails(&["eval", "--run", &kinematics, "--simulator", "cat"], &["--simulator is for runs trained on data"]);
+}
+
+#[test]
+fn observation_files_name_the_columns_they_ignore() {
+    let (_folder, path) = file("extra.csv", "obs,y1,note,y2\n0,1.5,7,0\n");
+    let output = innfer().args(strs(&sample_with(&path))).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("extra.csv: ignoring column(s) note (the observations are y1, y2)"), "{stderr}");
 }

@@ -29,6 +29,7 @@ fn cuda_without_a_gpu_exits_2_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("error: ") && stderr.contains("CUDA"), "{stderr}");
     assert!(!stderr.contains("panicked") && !String::from_utf8_lossy(&output.stdout).contains("panicked"));
+    assert!(!stderr.contains("internal failure"), "{stderr}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use predicates::prelude::PredicateBooleanExt;
 
 fn innfer() -> Command {
     let mut command = Command::cargo_bin("innfer").unwrap();
@@ -37,7 +38,7 @@ fn oscillator_example_end_to_end() {
     let data = repository().join("data/oscillator.csv");
     innfer()
         .args(["train", "--data", data.to_str().unwrap(), "--x", "amplitude..frequency", "--y", "s1..s5"])
-        .args(["--model", "cinn", "--budget", "25s", "--simulator", &oscillator_simulator(), "--out"])
+        .args(["--model", "cinn", "--steps", "2500", "--simulator", &oscillator_simulator(), "--out"])
         .arg(&run)
         .assert()
         .success();
@@ -52,8 +53,16 @@ fn oscillator_example_end_to_end() {
         .args(["sample", "--run", run.to_str().unwrap(), "--y", "0.5,-0.3,0.2,0.1,-0.1", "--n", "500", "--resimulate", "--out"])
         .arg(&samples)
         .assert()
-        .success();
+        .success()
+        .stderr(predicates::str::contains(format!("the run's own command, which will run on this machine: {}", oscillator_simulator())));
     assert_eq!(csv_header(&samples), "obs,amplitude,damping,frequency,s1_hat,s2_hat,s3_hat,s4_hat,s5_hat");
+    innfer()
+        .args(["sample", "--run", run.to_str().unwrap(), "--y", "0.5,-0.3,0.2,0.1,-0.1", "--n", "5", "--resimulate", "--out"])
+        .arg(folder.path().join("never.csv"))
+        .args(["--simulator", "sleep 20", "--simulator-timeout", "500ms"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("batch 0 (rows 1–5)").and(predicates::str::contains("did not finish within 500ms")));
 
     // ABC through the simulator (prior: the data's x); 10^6 draws keep the test short.
     innfer()
@@ -95,7 +104,7 @@ fn parquet_shards_train_and_resume() {
     // 6000 rows, 5% held out: 5700 rows in training.
     let samples = manifest["training"]["settings"]["samples"].as_i64().unwrap();
     assert!((samples - 5700).abs() <= 30, "{samples}");
-    innfer().args(["train", "--resume", run.to_str().unwrap(), "--steps", "20"]).assert().success();
+    innfer().args(["train", "--resume", run.to_str().unwrap(), "--steps", "50"]).assert().success();
     assert_eq!(json(&run.join("manifest.json"))["training"]["steps"], 50);
 
     // Shards written by pyarrow (snappy, float64 and int64 columns, two row groups).

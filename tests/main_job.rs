@@ -62,3 +62,38 @@ fn main_job_writes_everything_and_plot_redraws_it() {
         .code(1)
         .stderr(predicate::str::contains("not empty"));
 }
+
+/// Ctrl-C during the first training ends the main job: no later stage runs on an untrained model,
+/// the report says it was interrupted, the exit status is the shell's 130, and the stopped training
+/// is saved, marked as interrupted, so that it can be resumed.
+#[test]
+fn ctrl_c_stops_the_main_job_after_saving_the_current_training() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("demo");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("innfer"))
+        .args(["--threads", "1", "--device", "cpu", "--steps", "100000000", "--abc-draws", "2e5", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = out.join("gmm-inn/metrics.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(0, |text| text.lines().count()) < 2 {
+        assert!(started.elapsed().as_secs() < 120, "the first training logged nothing");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("error: interrupted: the main job, during training gmm INN"), "{stderr}");
+    assert!(!stderr.contains("[2/6]"), "a later stage ran: {stderr}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("Interrupted during stage: training gmm INN"), "{report}");
+    assert!(!out.join("kinematics-inn").exists() && !out.join("gmm-forward.csv").exists());
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("gmm-inn/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["training"]["interrupted"], true);
+    assert!(manifest["training"]["steps"].as_u64().unwrap() >= 50);
+}

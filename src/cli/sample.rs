@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
+use innfer::io::atomic::free_bytes;
 use innfer::io::table::TableWriter;
 use innfer::model::checkpoint;
 use innfer::sample::posterior_in_parts;
@@ -61,8 +62,19 @@ pub fn run(args: SampleArgs, context: Context) -> Result<()> {
     if simulator.is_some() {
         header.extend(names.iter().map(|name| format!("{name}_hat")));
     }
+    let rows = y.size()[0].saturating_mul(args.n);
+    // A float32 cell takes at most 15 characters and its comma: an upper bound on the file's size.
+    let bytes = (rows as u64).saturating_mul(header.len() as u64 * 16);
+    if let Some(free) = free_bytes(&args.out).filter(|&free| free < bytes) {
+        bail!(
+            "{rows} samples make up to {:.1} GB of CSV, more than the {:.1} GB free where {} goes; lower --n",
+            bytes as f64 / 1e9,
+            free as f64 / 1e9,
+            args.out.display()
+        );
+    }
     let mut table = TableWriter::create(&args.out, &header).with_context(|| "cannot write the posterior samples")?;
-    let bar = progress::count_bar("sampling", (y.size()[0] * args.n) as u64, "samples");
+    let bar = progress::count_bar("sampling", rows as u64, "samples");
     let (mut sampling, mut written) = (Duration::ZERO, 0i64);
     let mut started = Instant::now();
     posterior_in_parts(&loaded.model, &y, args.n, &mut |x, obs| {

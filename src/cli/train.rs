@@ -114,7 +114,8 @@ pub struct Knobs {
     #[arg(long)]
     pub fresh: bool,
     /// Train on exactly N simulations of the problem (sbibm's budgets: 1e3, 1e4, 1e5), part of them
-    /// held out (--val) to stop early (--patience, default 50 epochs) and keep the best model. Sets
+    /// held out (--val) to stop early (--patience, default 50 epochs; at most 150 epochs) and keep the
+    /// best model. Sets
     /// batches of 50 (25 and ten blocks below 50 000, subnets 1×64 below 5000) and, for the cINN,
     /// --regression true and --average 0.999.
     #[arg(long, value_name = "N", value_parser = super::observations::parse_count, conflicts_with_all = ["fresh", "samples"])]
@@ -200,24 +201,17 @@ impl Knobs {
         config.samples = self.samples.unwrap_or(config.samples);
         config.fresh |= self.fresh;
         if let Some(simulations) = self.simulations {
-            // Measured on two_moons (mean C2ST of the ten observations): 10^4 simulations with
-            // batches of 500 → 0.729, 100 → 0.619, 50 → 0.590; 10^3 with patience 20 → 0.77–0.79,
-            // 50 → 0.718, 100 → 0.720.
-            // Below 5000 simulations one hidden layer of 64 overfits less: held-out NLL at 10^3 on
-            // two_moons −3.54 vs −3.48, gaussian_mixture −3.85 vs −3.59, slcp 1.47 vs 1.64,
-            // gaussian_linear 2.01 vs 2.35 (the preset's two layers of 128).
-            // The linear regression and the weight average, measured at 10^4 (held-out NLL, mean C2ST):
-            // gaussian_linear 2.02 → 1.67 with both; slcp −0.86 → −1.06 with the regression, −1.30 with
-            // both, and C2ST (samples kept in the prior's box) 0.907 → 0.899 with the average.
+            // Batches, patience, the regression, the average, the blocks and subnets below are
+            // measured choices: docs/experiments.md, "sbibm defaults".
             config.simulations = Some(simulations);
             config.batch = 50;
             config.patience = Some(50.0);
+            // Early stopping ends these runs; the cap on epochs only bounds one that keeps improving.
+            config.stop = Stop { epochs: Some(SIMULATIONS_MAX_EPOCHS), ..Stop::default() };
             if config.model == ModelKind::Cinn {
                 config.regression = true;
                 config.weight_average = Some(0.999);
             }
-            // Below 50 000, ten blocks with batches of 25: slcp at 10^3 (C2ST, seeds 42, 7, 3) 0.972,
-            // 0.975, 0.961 against six blocks with batches of 50: 0.979, 0.978; at 10^4 0.895 vs 0.901.
             if simulations < 50_000 {
                 config.blocks = 10;
                 config.batch = 25;
@@ -254,6 +248,9 @@ impl Knobs {
         }
     }
 }
+
+/// Most passes over the training set of a `--simulations` run (early stopping usually ends it first).
+const SIMULATIONS_MAX_EPOCHS: f64 = 150.0;
 
 /// Problem options from the command line.
 pub fn problem_options(labels: &Option<String>) -> BTreeMap<String, String> {

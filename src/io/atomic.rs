@@ -28,13 +28,31 @@ pub fn temporary_beside(path: &Path) -> Result<NamedTempFile> {
         .prefix(".innfer-partial-")
         .suffix(&suffix)
         .tempfile_in(&folder)
-        .map_err(|source| Error::io(&folder, source))
+        .map_err(|source| {
+            // tempfile's message repeats the temporary file's path; the folder and the reason suffice.
+            let reason = match folder.is_dir() {
+                true => source.kind().to_string(),
+                false => "no such folder".to_string(),
+            };
+            Error::io(&folder, std::io::Error::new(source.kind(), reason))
+        })
 }
 
 /// Checks, before any long work, that a file can be written at `path` (its folder exists and is
 /// writable), by creating and removing a temporary file beside it.
 pub fn ensure_writable(path: &Path) -> Result<()> {
     temporary_beside(path).map(drop)
+}
+
+/// Bytes free for an unprivileged user in the file system that `path` would be written to, when
+/// the system says.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let folder = std::ffi::CString::new(parent_of(path).as_os_str().as_encoded_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: statvfs fills `stats` when it returns 0; the path is a valid C string.
+    let status = unsafe { libc::statvfs(folder.as_ptr(), stats.as_mut_ptr()) };
+    // SAFETY: initialised by the successful call.
+    (status == 0).then(|| unsafe { stats.assume_init() }).map(|stats| stats.f_bavail as u64 * stats.f_frsize as u64)
 }
 
 /// Syncs a finished temporary file and moves it to `path`, replacing any file there.

@@ -204,35 +204,25 @@ impl TrainConfig {
         };
         match (model, gmm) {
             (ModelKind::Inn, true) => {
-                // The official notebook's noise and kernel widths; batch 500 and lr 3e-3 measured best
-                // on 2 cores. 90 s left some seeds short (forward accuracy 97.3%, precision of colour 0
-                // 93.8%); 180 s gave 99.6% / 100% accuracy and precision ≥ 96.0% (seeds 2 and 3), but
-                // 90.8% in one main job. With the weight average (0.999) the lowest precision of
-                // seeds 42, 2 and 3 was 96.3%, 96.5%, 96.5%, accuracy ≥ 99.97%.
+                // The official notebook's noise and kernel widths, batch 500, lr 3e-3 and the weight
+                // average (docs/experiments.md, "the mixture INN").
                 config.weight_average = Some(0.999);
                 config.kernel_widths = vec![0.05, 0.2, 0.9];
                 config.lr = 3e-3;
                 config.y_noise = 0.1;
                 config.pad_noise = 0.05;
             }
-            (ModelKind::Cinn, true) => {
-                // Measured on 2 cores, precision of colour 0 (four modes; at most 98.9% lie within
-                // 3σ): y-noise 0.05 and 60 s → 97.6%; 0.01 and 90 s → 97.5%; 0.01 and 180 s → 98.3%.
-                config.y_noise = 0.01;
-            }
+            (ModelKind::Cinn, true) => config.y_noise = 0.01,
             (ModelKind::Inn, false) => {
-                // Measured on kinematics (150 s, 2 cores): w_y 3 → mismatch 0.090, re-sim 0.164;
-                // w_y 30 and lr 2e-3 → 0.054, 0.066.
+                // A strong forward fit (docs/experiments.md, "kinematics INN loss weights").
                 config.losses.y = 30.0;
                 config.lr = 2e-3;
             }
             (ModelKind::Cinn, false) => {}
         }
         if problem == "kinematics" {
-            // Subnets of width 64 sample twice as fast as 128, and posteriors are as good. Measured
-            // (150 s on 2 cores, 20 prior targets against 10^8 ABC draws; mismatch, re-sim error):
-            // cINN 0.0041, 0.0118 (128) vs 0.0047, 0.0117 (64); INN 0.0418, 0.0500 (128) vs
-            // 0.0292, 0.0650 and 0.0233, 0.0473 (64, two seeds).
+            // Subnets of width 64 sample twice as fast as 128 with posteriors as good
+            // (docs/experiments.md, "kinematics subnet width").
             config.block.hidden = 64;
         }
         if preset == Preset::Paper {

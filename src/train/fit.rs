@@ -12,7 +12,7 @@ use tch::{Kind, Tensor};
 use super::adam::{AdamConfig, FlatAdam, OptimiserState};
 use super::config::TrainConfig;
 use super::objective::Objective;
-use crate::error::{Error, Result};
+use crate::error::{guard, Error, Result};
 use crate::model::checkpoint::{BestValidation, TrainingSummary};
 use crate::model::Model;
 use crate::problem::Problem;
@@ -363,7 +363,10 @@ impl<'a> Trainer<'a> {
     /// One optimiser step on the step's batch.
     fn step(&mut self, done: f64, lr: f64) -> Result<()> {
         let (x, y) = self.batches.batch(self.model, self.config, self.summary.steps, self.per_epoch)?;
-        let (values, gradient_norm) = optimisation_step(&mut self.optimiser, self.model, self.objective, (&x, &y), done, (lr, self.config.grad_clip));
+        let what = format!("a training step on a batch of {} rows", self.config.batch);
+        let (values, gradient_norm) = guard(&what, "--batch", || {
+            Ok(optimisation_step(&mut self.optimiser, self.model, self.objective, (&x, &y), done, (lr, self.config.grad_clip)))
+        })?;
         self.since.gradient_norms += gradient_norm;
         self.since.sums += values.to_kind(Kind::Float);
         self.summary.steps += 1;

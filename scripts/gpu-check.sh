@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every innfer command on one device, timed, and writes one JSON of timings and pass/fail:
+# the proof that the CUDA path works, in one call, on the first machine that has a GPU.
+#
+#   scripts/gpu-check.sh [--device cuda|cuda:N|cpu] [--small] [--out DIR]
+#
+#   --device  where to compute (default cuda)
+#   --small   sizes for a CPU (about two minutes on 2 cores; CI runs it so): without it, the full
+#             sizes (the presets' steps, 10^6 samples, 10^8 ABC draws), under 8 minutes on a GPU
+#   --out     folder for the runs, logs and gpu-check.json (default: a new temporary folder)
+#
+# INNFER_BIN names the innfer binary (default: target/release/innfer, built here when missing). On a
+# machine without the set-up (a GPU machine the binary was carried to), libtorch is taken from the
+# Python's torch: `python3 -c 'import torch'` must work there, with torch 2.11.0.
+# Exit status: 0 when every check passed, 1 otherwise.
+set -uo pipefail
+
+device=cuda
+small=0
+out=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --device) device="$2"; shift 2 ;;
+        --small) small=1; shift ;;
+        --out) out="$2"; shift 2 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${INNFER_BIN:-$repo/target/release/innfer}"
+if [[ ! -x "$bin" ]]; then
+    echo "gpu-check: building $bin" >&2
+    (source "$repo/scripts/env.sh" && cd "$repo" && cargo build --release --locked >&2) || exit 1
+fi
+if ! "$bin" --version >/dev/null 2>&1; then
+    # The binary's rpath names the set-up's torch; elsewhere use the torch of the Python at hand.
+    torch_lib="$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')" || exit 1
+    export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+out="${out:-$(mktemp -d -t innfer-gpu-check-XXXXXX)}"
+mkdir -p "$out"
+
+if [[ $small == 1 ]]; then
+    inn_steps=100; cinn_steps=300; samples=1e5; draws=1e6; main_steps=50; bench_repeats=1
+else
+    inn_steps=4000; cinn_steps=16000; samples=1e6; draws=1e8; main_steps=""; bench_repeats=3
+fi
+targets="$repo/data/kinematics-targets.csv"
+checks=()
+failed=0
+
+# check NAME COMMAND...: runs innfer with the device and seed, logs to NAME.log, records the outcome.
+check() {
+    local name="$1"; shift
+    local started ended status
+    started=$(date +%s.%N)
+    "$bin" --device "$device" --seed 42 "$@" >"$out/$name.log" 2>&1
+    status=$?
+    ended=$(date +%s.%N)
+    local seconds; seconds=$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }')
+    local ok=true
+    if [[ $status -ne 0 ]]; then ok=false; failed=$((failed + 1)); fi
+    echo "gpu-check: $name: $([[ $ok == true ]] && echo ok || echo "FAILED (exit $status, see $out/$name.log)") in $seconds s" >&2
+    checks+=("{\"name\": \"$name\", \"ok\": $ok, \"exit\": $status, \"seconds\": $seconds}")
+}
+
+check version --version
+if [[ $device == cuda* ]] && ! grep -q "CUDA device(s) visible" "$out/version.log"; then
+    echo "gpu-check: libtorch sees no CUDA device: $(cat "$out/version.log")" >&2
+fi
+check train-inn train --problem kinematics --model inn --steps "$inn_steps" --out "$out/inn"
+check train-cinn train --problem kinematics --model cinn --steps "$cinn_steps" --out "$out/cinn"
+check resume train --resume "$out/cinn" --steps $((cinn_steps + 50))
+check train-sbibm train --problem two_moons --model cinn --simulations 1000 --steps "$inn_steps" --out "$out/two_moons"
+check sample-cinn sample --run "$out/cinn" --observations "$targets" --n "$samples" --out "$out/post-cinn.csv"
+check sample-inn sample --run "$out/inn" --y 1.5,0 --n "$samples" --resimulate --out "$out/post-inn.csv"
+check abc abc --observations "$targets" --keep 2000 --draws "$draws" --out "$out/abc.csv"
+check eval eval --run "$out/cinn" --observations "$targets" --abc-draws "$draws"
+check eval-reference eval --run "$out/inn" --observations "$targets" --reference "$out/abc.csv"
+check c2st eval --run "$out/cinn" --metric c2st --observations "$targets" --reference "$out/abc.csv"
+check main-job ${main_steps:+--steps "$main_steps"} --abc-draws "$draws" --out "$out/main"
+check bench bench --repeats "$bench_repeats" --json
+
+joined=$(IFS=,; echo "${checks[*]}")
+cat >"$out/gpu-check.json" <<JSON
+{"device": "$device", "small": $([[ $small == 1 ]] && echo true || echo false), "binary": "$bin", "failed": $failed, "checks": [$joined]}
+JSON
+echo "gpu-check: $(( ${#checks[@]} - failed )) passed, $failed failed; $out/gpu-check.json" >&2
+[[ $failed -eq 0 ]]
