@@ -52,7 +52,7 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     // SAFETY: statvfs fills `stats` when it returns 0; the path is a valid C string.
     let status = unsafe { libc::statvfs(folder.as_ptr(), stats.as_mut_ptr()) };
     // SAFETY: initialised by the successful call.
-    (status == 0).then(|| unsafe { stats.assume_init() }).map(|stats| stats.f_bavail as u64 * stats.f_frsize as u64)
+    (status == 0).then(|| unsafe { stats.assume_init() }).map(|stats| stats.f_bavail * stats.f_frsize)
 }
 
 /// Syncs a finished temporary file and moves it to `path`, replacing any file there.

@@ -191,8 +191,8 @@ pub fn resume(device: Device, stop: Option<Stop>, output: RunOutput<'_>) -> Resu
 
 /// Whether a run with these limits trains beyond what `done` did (epochs are checked by the loop).
 fn reaches_beyond(stop: &Stop, done: &TrainingSummary) -> bool {
-    let by_steps = stop.steps.map_or(false, |steps| steps > done.steps);
-    let by_time = stop.budget.map_or(false, |budget| budget.as_secs_f64() > done.seconds);
+    let by_steps = stop.steps.is_some_and(|steps| steps > done.steps);
+    let by_time = stop.budget.is_some_and(|budget| budget.as_secs_f64() > done.seconds);
     by_steps || by_time || stop.epochs.is_some()
 }
 
