@@ -5,8 +5,9 @@
 #   scripts/gpu-check.sh [--device cuda|cuda:N|cpu] [--small] [--out DIR]
 #
 #   --device  where to compute (default cuda)
-#   --small   sizes for a CPU (about two minutes on 2 cores; CI runs it so): without it, the full
-#             sizes (the presets' steps, 10^6 samples, 10^8 ABC draws), under 8 minutes on a GPU
+#   --small   sizes for a CPU (a few minutes on 2 cores; CI runs it so): without it, a GPU's sizes
+#             (trainings of 2000 and 8000 steps, the main job with its presets, 10^6 samples,
+#             10^8 ABC draws), meant to take under 8 minutes
 #   --out     folder for the runs, logs and gpu-check.json (default: a new temporary folder)
 #
 # INNFER_BIN names the innfer binary (default: target/release/innfer, built here when missing). On a
@@ -45,7 +46,7 @@ mkdir -p "$out"
 if [[ $small == 1 ]]; then
     inn_steps=100; cinn_steps=300; samples=1e5; draws=1e6; main_steps=50; bench_repeats=1
 else
-    inn_steps=4000; cinn_steps=16000; samples=1e6; draws=1e8; main_steps=""; bench_repeats=3
+    inn_steps=2000; cinn_steps=8000; samples=1e6; draws=1e8; main_steps=""; bench_repeats=3
 fi
 targets="$repo/data/kinematics-targets.csv"
 checks=()

@@ -227,7 +227,7 @@ fn write_report(
         settings.preset,
         settings.seed
     );
-    let _ = writeln!(text, "## Training\n\nEach training stops after a fixed number of steps, so that the same seed gives the same numbers on any machine of the same kind (the seconds depend on its speed).\n");
+    let _ = writeln!(text, "## Training\n\nEach training stops after a fixed number of steps, so that the same seed gives the same numbers on any machine of the same kind with the same number of threads (the seconds depend on its speed).\n");
     let _ = writeln!(text, "| run | steps | seconds | device | final losses |\n|---|---|---|---|---|");
     for (run, summary) in summaries {
         let losses: Vec<String> = summary.final_losses.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();

@@ -134,10 +134,10 @@ mod humantime_serde {
 }
 
 /// Steps of the quick presets: the paper's INN, and the cINN (about five times faster a step). On
-/// 2 CPU cores the main job's three trainings take about 6½ minutes (docs/experiments.md).
+/// 2 CPU cores the main job's three trainings take about 8 minutes (docs/experiments.md).
 pub const INN_STEPS: u64 = 4000;
 /// See [`INN_STEPS`].
-pub const CINN_STEPS: u64 = 16_000;
+pub const CINN_STEPS: u64 = 22_000;
 /// Steps of the `paper` preset (meant for a GPU).
 pub const PAPER_STEPS: u64 = 40_000;
 
