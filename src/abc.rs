@@ -222,4 +222,14 @@ mod tests {
             assert!(rejection_abc(&Conjugate, &targets, draws, acceptance, 10, Device::Cpu, &mut |_| {}).is_err());
         }
     }
+
+    #[test]
+    fn draws_within_eps_are_bounded_by_memory() {
+        let x = Tensor::zeros([3, 1], (Kind::Float, Device::Cpu));
+        let near = Tensor::zeros([1, 3], (Kind::Float, Device::Cpu));
+        let mut kept = Kept::Within { eps: 1.0, parts: Vec::new(), rows: MAX_KEPT - 3 };
+        assert_eq!(kept.add(&x, &near), Ok(()), "up to the limit");
+        assert_eq!(kept.add(&x, &near), Err(MAX_KEPT + 3), "past it: the count kept");
+    }
+
 }
