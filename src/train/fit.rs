@@ -284,7 +284,7 @@ impl<'a> Trainer<'a> {
             gradient_norms: Tensor::zeros([], (Kind::Float, device)),
         };
         let settings = serde_json::to_value(config).map_err(|error| Error::invalid(format!("cannot record the settings: {error}")))?;
-        let summary = TrainingSummary { settings, device: crate::device::describe(device), ..summary };
+        let summary = TrainingSummary { settings, device: crate::device::describe(device), interrupted: false, ..summary };
         let per_epoch = (rows / config.batch).max(1) as u64;
         let mut trainer = Trainer { model, objective, config, batches, per_epoch, optimiser, validation, summary, since };
         if optimiser_state.is_none() {
