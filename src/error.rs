@@ -87,19 +87,24 @@ pub fn guarded() -> bool {
     GUARDED.with(std::cell::Cell::get)
 }
 
+/// The text a panic was raised with ("unknown failure" when it carries none).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown failure")
+}
+
 /// Runs libtorch work whose size the user chose, turning the failures that tch reports by panicking
 /// (out of memory, above all) into errors: `what` names the work and `advice` the setting to lower
-/// ("--batch"). libtorch's other failures become [`Error::Torch`]-like messages, never a panic.
+/// ("--batch"). libtorch's other failures become [`Error::InvalidInput`] naming the work, never a panic.
 pub fn guard<T>(what: &str, advice: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
     let outer = GUARDED.with(|flag| flag.replace(true));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
     GUARDED.with(|flag| flag.set(outer));
     outcome.unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown failure");
+        let message = panic_message(payload.as_ref());
         // tch's message is the Debug form of libtorch's error: lines escaped, a C++ backtrace after.
         let message = message.replace("\\n", "\n");
         let out_of_memory = |line: &&str| {

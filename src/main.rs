@@ -14,12 +14,7 @@ fn main() -> ExitCode {
         if innfer::error::guarded() {
             return; // The guard turns this panic into an error of its own.
         }
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("unknown failure");
+        let message = innfer::error::panic_message(info.payload());
         let first_line = message.lines().next().unwrap_or_default();
         eprintln!("error: internal failure: {first_line}");
     }));

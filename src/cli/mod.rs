@@ -33,7 +33,7 @@ pub struct Cli {
     pub device: DeviceChoice,
 
     /// Seed of every random choice (data, initialisation, sampling), so that runs repeat.
-    #[arg(long, global = true, default_value_t = 42)]
+    #[arg(long, global = true, default_value_t = innfer::train::config::DEFAULT_SEED)]
     pub seed: u64,
 
     /// CPU threads for libtorch (default: all cores).

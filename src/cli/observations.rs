@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 pub use innfer::io::parse_count;
-use innfer::io::observations::{ignored_columns, parse_observation, read_observations};
+use innfer::io::observations::{parse_observation, read_observations_noting_ignored};
 use tch::{Device, Tensor};
 
 /// Where the observations y* come from.
@@ -31,11 +31,11 @@ impl ObservationArgs {
     pub fn read(&self, names: &[String], device: Device) -> Result<Tensor> {
         let rows = match &self.observations {
             Some(path) => {
-                let ignored = ignored_columns(path, names)?;
+                let (rows, ignored) = read_observations_noting_ignored(path, names)?;
                 if !ignored.is_empty() {
                     eprintln!("{}: ignoring column(s) {} (the observations are {})", path.display(), ignored.join(", "), names.join(", "));
                 }
-                read_observations(path, names)?
+                rows
             }
             None => {
                 let rows = self.y.iter().map(|text| parse_observation(text, names)).collect::<innfer::Result<Vec<_>>>()?;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 
-use super::table::read_table;
+use super::table::{read_table, Table};
 use crate::error::{Error, Result};
 
 /// Parses one observation given as comma-separated numbers; `names` are the model's y columns.
@@ -31,18 +31,23 @@ pub fn parse_observation(text: &str, names: &[String]) -> Result<Tensor> {
     Ok(Tensor::from_slice(&values).to_kind(Kind::Float).view([1, -1]))
 }
 
-/// Columns of an observations file that [`read_observations`] does not read (besides `obs`, an index).
-pub fn ignored_columns(path: &Path, names: &[String]) -> Result<Vec<String>> {
-    let table = read_table(path)?;
-    let by_name = names.iter().all(|name| table.position(name).is_some());
-    let used = |column: &String| column == "obs" || if by_name { names.contains(column) } else { column == "label" };
-    Ok(table.names.iter().filter(|column| !used(column)).cloned().collect())
-}
-
 /// Reads observations from CSV: the columns `names`, or a `label` column whose value (0-based) picks
 /// the hot entry of a one-hot y.
 pub fn read_observations(path: &Path, names: &[String]) -> Result<Tensor> {
+    Ok(read_observations_noting_ignored(path, names)?.0)
+}
+
+/// [`read_observations`], and the file's columns that it did not read (besides `obs`, an index).
+pub fn read_observations_noting_ignored(path: &Path, names: &[String]) -> Result<(Tensor, Vec<String>)> {
     let table = read_table(path)?;
+    let by_name = names.iter().all(|name| table.position(name).is_some());
+    let used = |column: &String| column == "obs" || if by_name { names.contains(column) } else { column == "label" };
+    let ignored = table.names.iter().filter(|column| !used(column)).cloned().collect();
+    Ok((observations_of(&table, path, names)?, ignored))
+}
+
+/// The observations in a table read from `path` (see [`read_observations`]).
+fn observations_of(table: &Table, path: &Path, names: &[String]) -> Result<Tensor> {
     if names.iter().all(|name| table.position(name).is_some()) {
         return table.select(names, path);
     }

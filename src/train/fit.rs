@@ -202,7 +202,11 @@ pub fn fit(
     hooks: Hooks<'_>,
 ) -> Result<TrainingSummary> {
     config.validate()?;
+    let resuming = resumed.is_some();
     let mut trainer = Trainer::new(model, objective, data, config, resumed)?;
+    if resuming {
+        trainer.refuse_if_done()?;
+    }
     loop {
         let step = trainer.summary.steps;
         let epoch = step as f64 / trainer.per_epoch as f64;
@@ -292,6 +296,21 @@ impl<'a> Trainer<'a> {
             trainer.validate(0, true)?;
         }
         Ok(trainer)
+    }
+
+    /// Fails when a resumed run has nothing left to do: its limits are reached, or it stopped early.
+    fn refuse_if_done(&self) -> Result<()> {
+        let summary = &self.summary;
+        let epoch = summary.steps as f64 / self.per_epoch as f64;
+        if summary.stopped_early || progress(self.config, summary.steps, epoch, summary.seconds) >= 1.0 {
+            return Err(Error::invalid(format!(
+                "the run already reached its limits ({} steps, {:.0} s{}); give a larger --steps, --epochs or --budget (totals for the whole run) to train on",
+                summary.steps,
+                summary.seconds,
+                if summary.stopped_early { ", stopped early on the held-out loss" } else { "" }
+            )));
+        }
+        Ok(())
     }
 
     /// Scores the model on the held-out rows (if any) with the validation noise of `step`; with

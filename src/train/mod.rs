@@ -168,17 +168,7 @@ pub fn resume(device: Device, stop: Option<Stop>, output: RunOutput<'_>) -> Resu
         .map_err(|error| Error::checkpoint(output.dir, format!("cannot read the training settings: {error}")))?;
     config.stop = stop.unwrap_or(config.stop);
     config.validate()?;
-    let done = &loaded.training;
-    if done.stopped_early || !reaches_beyond(&config.stop, done) {
-        return Err(Error::invalid(format!(
-            "the run in {} already reached its limits ({} steps, {:.0} s{}); give a larger --steps, --epochs or --budget (totals for the whole run) to train on",
-            output.dir.display(),
-            done.steps,
-            done.seconds,
-            if done.stopped_early { ", stopped early on the held-out loss" } else { "" }
-        )));
-    }
-    let metrics = MetricsLog::resume(&output.dir.join("metrics.csv"), done.steps)?;
+    let metrics = MetricsLog::resume(&output.dir.join("metrics.csv"), loaded.training.steps)?;
     let resumed = Some(Resumed { summary: loaded.training, optimiser });
     if loaded.problem.name == DATA_PROBLEM {
         let data = pairs_data(&DataSpec::from_info(&loaded.problem)?, &mut config)?;
@@ -187,13 +177,6 @@ pub fn resume(device: Device, stop: Option<Stop>, output: RunOutput<'_>) -> Resu
     let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
     let (data, _) = problem_data(problem.as_ref(), &config, device)?;
     continue_training(loaded.model, problem.info(), data, &config, resumed, metrics, output)
-}
-
-/// Whether a run with these limits trains beyond what `done` did (epochs are checked by the loop).
-fn reaches_beyond(stop: &Stop, done: &TrainingSummary) -> bool {
-    let by_steps = stop.steps.is_some_and(|steps| steps > done.steps);
-    let by_time = stop.budget.is_some_and(|budget| budget.as_secs_f64() > done.seconds);
-    by_steps || by_time || stop.epochs.is_some()
 }
 
 /// The loop of [`fit`] with the run folder's log and checkpoints.
