@@ -231,5 +231,4 @@ mod tests {
         assert_eq!(kept.add(&x, &near), Ok(()), "up to the limit");
         assert_eq!(kept.add(&x, &near), Err(MAX_KEPT + 3), "past it: the count kept");
     }
-
 }

@@ -7,17 +7,17 @@ use tch::{Device, Kind, Tensor};
 
 use crate::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use crate::error::Result;
+use crate::io::table::TableWriter;
 use crate::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec};
 use crate::problem::kinematics::Kinematics;
 use crate::problem::Problem;
-use crate::io::table::TableWriter;
 use crate::sample::{posterior, posterior_in_parts};
 use crate::showcase::TARGETS;
+use crate::train::adam::{AdamConfig, FlatAdam};
 use crate::train::bidirectional::Bidirectional;
+use crate::train::fit::optimisation_step;
 use crate::train::likelihood::MaximumLikelihood;
 use crate::train::objective::Objective;
-use crate::train::adam::{AdamConfig, FlatAdam};
-use crate::train::fit::optimisation_step;
 use crate::train::{LossWeights, Preset, TrainConfig};
 
 /// One measured quantity.
@@ -133,7 +133,12 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
 
     on_progress("posterior samples to CSV");
     let (written, peak) = samples_to_csv(device)?;
-    record("cINN samples to CSV", written, "samples/s", "the quick preset's kinematics cINN, 10^7 samples of one target sampled and written (in parts)");
+    record(
+        "cINN samples to CSV",
+        written,
+        "samples/s",
+        "the quick preset's kinematics cINN, 10^7 samples of one target sampled and written (in parts)",
+    );
     record("peak memory after the CSV", peak, "MB", "resident set of the bench process so far (getrusage)");
 
     on_progress("INN training");
@@ -159,8 +164,7 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
     on_progress("posterior sampling");
     let targets = Tensor::from_slice(TARGETS.as_flattened()).view([9, 2]).to_device(device);
     let per_target = 1_000_000 / 9;
-    let sampling_rate =
-        |model: &Model| rate(repeats, || Ok(((per_target * 9) as f64, posterior(model, &targets, per_target)?.0)));
+    let sampling_rate = |model: &Model| rate(repeats, || Ok(((per_target * 9) as f64, posterior(model, &targets, per_target)?.0)));
     record("cINN posterior sampling", sampling_rate(&cinn)?, "samples/s", "the cINN above, 10^6 samples for 9 targets");
     let quick = TrainConfig::preset("kinematics", ModelKind::Cinn, Preset::Quick);
     let quick_cinn = Model::new(ModelSpec::cinn(4, 2, quick.blocks, quick.block, 1)?, device)?;

@@ -89,11 +89,7 @@ pub fn guarded() -> bool {
 
 /// The text a panic was raised with ("unknown failure" when it carries none).
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown failure")
+    payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("unknown failure")
 }
 
 /// Runs libtorch work whose size the user chose, turning the failures that tch reports by panicking
@@ -122,7 +118,9 @@ pub fn guard<T>(what: &str, advice: &str, work: impl FnOnce() -> Result<T>) -> R
 /// The gist of libtorch's allocation failure: how much it asked for ("could not allocate 64 TB").
 fn allocation_failure(line: &str) -> String {
     let lowered = line.to_ascii_lowercase();
-    let Some(start) = lowered.find("tried to allocate ").map(|at| at + "tried to allocate ".len()) else { return "could not allocate memory".into() };
+    let Some(start) = lowered.find("tried to allocate ").map(|at| at + "tried to allocate ".len()) else {
+        return "could not allocate memory".into();
+    };
     let mut words = line[start..].split_whitespace();
     match (words.next(), words.next()) {
         (Some(bytes), Some(unit)) if unit.starts_with("bytes") => match bytes.parse::<f64>() {
@@ -157,7 +155,8 @@ mod tests {
 
     #[test]
     fn guard_turns_libtorch_panics_into_errors() {
-        let out_of_memory = guard("a test", "--n", || -> Result<()> { panic!("Torch(\"CUDA out of memory. Tried to allocate 2.00 GiB.\\nframe #0\")") });
+        let out_of_memory =
+            guard("a test", "--n", || -> Result<()> { panic!("Torch(\"CUDA out of memory. Tried to allocate 2.00 GiB.\\nframe #0\")") });
         let message = out_of_memory.unwrap_err().to_string();
         assert_eq!(message, "out of memory in a test: could not allocate 2.00 GiB; lower --n");
         let other = guard("a test", "--n", || -> Result<()> { panic!("shape mismatch") }).unwrap_err().to_string();

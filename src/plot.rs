@@ -72,13 +72,7 @@ pub fn mixture_figure(path: &Path, panels: &[ColouredPoints<'_>; 2]) -> Result<(
                 .y_label_area_size(50)
                 .build_cartesian_2d(-3.5f64..3.5, -3.5f64..3.5)
                 .map_err(|e| fail(e.to_string()))?;
-            chart
-                .configure_mesh()
-                .x_desc("x1")
-                .y_desc("x2")
-                .label_style((FONT, 16))
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
+            chart.configure_mesh().x_desc("x1").y_desc("x2").label_style((FONT, 16)).draw().map_err(|e| fail(e.to_string()))?;
             for (colour, &paint) in PALETTE.iter().enumerate() {
                 let style = paint.mix(0.5).filled();
                 let points = panel.points.iter().zip(panel.colours).filter(|(_, &c)| c == colour);

@@ -93,7 +93,11 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     let predicted = predict_y(&gmm_model, &test_x)?.argmax(1, false);
     let colours = Tensor::arange(LabelMap::Some.used_colours(), (Kind::Int64, device)).one_hot(8).to_kind(Kind::Float);
     let (inverse_x, inverse_obs) = posterior(&gmm_model, &colours, 1000)?;
-    write_table(&dir.join("gmm-forward.csv"), &names(&["x1", "x2", "colour", "predicted"]), &[&test_x, &test_y.argmax(1, true), &predicted.unsqueeze(1)])?;
+    write_table(
+        &dir.join("gmm-forward.csv"),
+        &names(&["x1", "x2", "colour", "predicted"]),
+        &[&test_x, &test_y.argmax(1, true), &predicted.unsqueeze(1)],
+    )?;
     write_table(&dir.join("gmm-inverse.csv"), &names(&["obs", "x1", "x2"]), &[&inverse_obs, &inverse_x])?;
 
     // 2. Inverse kinematics: INN, cINN and ABC on the nine targets.
@@ -113,7 +117,11 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     })?;
     let abc_seconds = started.elapsed().as_secs_f64() / TARGETS.len() as f64;
     stopped("rejection ABC")?;
-    write_table(&dir.join("kinematics-abc.csv"), &names(&["obs", "x1", "x2", "x3", "x4", "distance"]), &[&abc.obs, &abc.x, &abc.distance.unsqueeze(1)])?;
+    write_table(
+        &dir.join("kinematics-abc.csv"),
+        &names(&["obs", "x1", "x2", "x3", "x4", "distance"]),
+        &[&abc.obs, &abc.x, &abc.distance.unsqueeze(1)],
+    )?;
 
     // 3. Yardsticks of every model against the ABC reference.
     on_event(Event::Stage(5, "evaluating against ABC"));
@@ -126,7 +134,8 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
         reports.push(report);
     }
     let gmm_targets = colours.shallow_clone();
-    let gmm_report = evaluate(&gmm_model, &mixture, &gmm_targets, None, &EvalSettings { abc_draws: 1_000_000, ..eval_settings }, &mut |_| {})?;
+    let gmm_report =
+        evaluate(&gmm_model, &mixture, &gmm_targets, None, &EvalSettings { abc_draws: 1_000_000, ..eval_settings }, &mut |_| {})?;
     stopped("evaluation")?;
 
     on_event(Event::Stage(6, "pictures and report"));
@@ -231,14 +240,19 @@ fn write_report(
     let _ = writeln!(text, "| run | steps | seconds | device | final losses |\n|---|---|---|---|---|");
     for (run, summary) in summaries {
         let losses: Vec<String> = summary.final_losses.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
-        let _ = writeln!(text, "| [{run}]({run}/) | {} | {:.1} | {} | {} |", summary.steps, summary.seconds, summary.device, losses.join(", "));
+        let _ =
+            writeln!(text, "| [{run}]({run}/) | {} | {:.1} | {} | {} |", summary.steps, summary.seconds, summary.device, losses.join(", "));
     }
     let _ = writeln!(text, "\n![training curves](losses.png)\n");
     let _ = writeln!(text, "## Eight-mode Gaussian mixture (`some` labels), paper's INN\n\n![gmm](gmm.png)\n");
     let _ = writeln!(text, "{}", gmm_report.markdown());
     let _ = writeln!(text, "CSV: [forward predictions](gmm-forward.csv), [inverse samples](gmm-inverse.csv).\n");
     let _ = writeln!(text, "## Inverse kinematics, nine targets\n");
-    let _ = writeln!(text, "Reference: rejection ABC keeping the {SAMPLES} nearest of {:.0e} prior draws per target.\n", settings.abc_draws as f64);
+    let _ = writeln!(
+        text,
+        "Reference: rejection ABC keeping the {SAMPLES} nearest of {:.0e} prior draws per target.\n",
+        settings.abc_draws as f64
+    );
     let _ = writeln!(text, "| method | mismatch (MMD²) | re-sim error | calibration median abs error (x1/x2/x3/x4) | seconds per 4000 samples |\n|---|---|---|---|---|");
     for report in reports {
         let calibration: Vec<String> = report.calibration.median_abs_error.iter().map(|v| format!("{v:.3}")).collect();
@@ -253,7 +267,11 @@ fn write_report(
         );
     }
     if let Some(report) = reports.first() {
-        let _ = writeln!(text, "| rejection ABC | {:.4} (floor: two halves of the reference) | {:.4} | – | {abc_seconds:.2} |", report.mean_floor, report.mean_resim_abc);
+        let _ = writeln!(
+            text,
+            "| rejection ABC | {:.4} (floor: two halves of the reference) | {:.4} | – | {abc_seconds:.2} |",
+            report.mean_floor, report.mean_resim_abc
+        );
     }
     let _ = writeln!(text, "\nMismatch and floor: MMD² with inverse multiquadric kernels (widths 0.05, 0.2, 0.9), 2000 samples each; calibration over 1000 (x, y) pairs of the joint.\n");
     for (file, title) in [("inn", "INN (paper's method)"), ("cinn", "Conditional INN"), ("abc", "Rejection ABC")] {

@@ -135,7 +135,10 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--val", "0.1", "--steps", "1"], &["--val", "--simulations"]);
     let runs = tempfile::tempdir().unwrap();
     let new_run = |name: &str| runs.path().join(name).to_str().unwrap().to_owned();
-    fails(&["train", "--patience", "3", "--steps", "2", "--samples", "200", "--batch", "100", "--out", &new_run("patience")], &["--patience", "holds no rows out"]);
+    fails(
+        &["train", "--patience", "3", "--steps", "2", "--samples", "200", "--batch", "100", "--out", &new_run("patience")],
+        &["--patience", "holds no rows out"],
+    );
     // The MMD of a batch of 2·10^6 rows needs 2·10^6 × 2·10^6 distances: 16 TB.
     let huge = ["--model", "inn", "--batch", "2000000", "--samples", "2000000", "--steps", "1"];
     fails(&[&["train", "--out", &new_run("oom")][..], &huge].concat(), &["out of memory", "a batch of 2000000 rows", "lower --batch"]);
@@ -168,7 +171,11 @@ fn bad_run_folders_and_checkpoints() {
         folder
     };
     let weights = |dir: &Path| {
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("weights-")).unwrap()
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("weights-"))
+            .unwrap()
     };
     let truncated = damaged(&|dir| {
         let path = weights(dir);
@@ -178,7 +185,10 @@ fn bad_run_folders_and_checkpoints() {
     fails(&["sample", "--run", truncated.path().to_str().unwrap(), "--y", "1,0", "--out", out], &["truncated"]);
     let other_version = damaged(&|dir| {
         let manifest = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&manifest).unwrap().replace("\"format\": 1", "\"format\": 2").replace("\"innfer_version\": \"", "\"innfer_version\": \"9.");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("\"format\": 1", "\"format\": 2")
+            .replace("\"innfer_version\": \"", "\"innfer_version\": \"9.");
         std::fs::write(&manifest, text).unwrap();
     });
     fails(&["sample", "--run", other_version.path().to_str().unwrap(), "--y", "1,0", "--out", out], &["written by innfer 9.", "format 2"]);
@@ -199,9 +209,8 @@ fn unwritable_outputs() {
 /// `train --data` with data in `name` (x columns a, b; y column y).
 fn train_on(path: &Path, extra: &[&str]) -> Vec<String> {
     let out = path.with_file_name("never-a-run");
-    let mut args: Vec<String> = ["train", "--data", path.to_str().unwrap(), "--x", "a,b", "--y", "y", "--steps", "1", "--batch", "2"]
-        .map(str::to_owned)
-        .to_vec();
+    let mut args: Vec<String> =
+        ["train", "--data", path.to_str().unwrap(), "--x", "a,b", "--y", "y", "--steps", "1", "--batch", "2"].map(str::to_owned).to_vec();
     args.extend(extra.iter().map(|arg| arg.to_string()));
     args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
     args
@@ -264,7 +273,10 @@ fn misbehaving_simulators() {
     fails(&["sample", "--run", run, "--y", "1", "--resimulate", "--out", out], &["--simulator"]);
     fails(&["eval", "--run", run, "--simulator", "echo broken >&2; exit 4"], &["simulator batch 0 (rows 1–", "broken", "exit status: 4"]);
     fails(&["eval", "--run", run, "--simulator", "cat >/dev/null; echo y; echo 1"], &["simulator batch 0", "wrote 1 rows"]);
-    fails(&["abc", "--run", run, "--y", "1", "--simulator", "cat >/dev/null; echo q; seq 10", "--keep", "5", "--draws", "10", "--out", out], &["missing column 'y'"]);
+    fails(
+        &["abc", "--run", run, "--y", "1", "--simulator", "cat >/dev/null; echo q; seq 10", "--keep", "5", "--draws", "10", "--out", out],
+        &["missing column 'y'"],
+    );
     fails(&["abc", "--y", "1,0", "--simulator", "cat", "--out", out], &["--simulator needs --run"]);
     let kinematics = runs().1.to_str().unwrap().to_owned();
     fails(&["eval", "--run", &kinematics, "--simulator", "cat"], &["--simulator is for runs trained on data"]);

@@ -65,10 +65,7 @@ fn oscillator_example_end_to_end() {
         .stderr(predicates::str::contains("batch 0 (rows 1–5)").and(predicates::str::contains("did not finish within 500ms")));
 
     // ABC through the simulator (prior: the data's x); 10^6 draws keep the test short.
-    innfer()
-        .args(["eval", "--run", run.to_str().unwrap(), "--targets", "6", "--abc-draws", "1e6"])
-        .assert()
-        .success();
+    innfer().args(["eval", "--run", run.to_str().unwrap(), "--targets", "6", "--abc-draws", "1e6"]).assert().success();
     let report = json(&run.join("eval.json"));
     let mismatch = report["mean_mismatch"].as_f64().unwrap();
     let resim = report["mean_resim_model"].as_f64().unwrap();
@@ -121,11 +118,8 @@ fn parquet_shards_train_and_resume() {
 /// The kinematics forward process as an external simulator agrees with the built-in one.
 #[test]
 fn built_in_simulator_speaks_the_protocol() {
-    let output = innfer()
-        .args(["simulate", "--problem", "kinematics"])
-        .write_stdin("x4,x3,x2,x1\n0,0,0,0.5\n0.1,0.2,0.3,0\n")
-        .output()
-        .unwrap();
+    let output =
+        innfer().args(["simulate", "--problem", "kinematics"]).write_stdin("x4,x3,x2,x1\n0,0,0,0.5\n0.1,0.2,0.3,0\n").output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
     let rows: Vec<Vec<f64>> = text.lines().skip(1).map(|line| line.split(',').map(|v| v.parse().unwrap()).collect()).collect();

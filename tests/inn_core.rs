@@ -100,9 +100,8 @@ fn checkpoint_round_trip_is_bit_identical() {
     checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default(), None).unwrap();
     // A second save replaces the first and leaves one weights file.
     checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default(), None).unwrap();
-    let weights = std::fs::read_dir(folder.path()).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".safetensors")
-    });
+    let weights =
+        std::fs::read_dir(folder.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".safetensors"));
     assert_eq!(weights.count(), 1);
 
     let loaded = checkpoint::load(folder.path(), Device::Cpu).unwrap();

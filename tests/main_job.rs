@@ -3,8 +3,13 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const PICTURES: [(&str, u32, u32); 5] =
-    [("gmm.png", 1400, 700), ("arms-inn.png", 1200, 1260), ("arms-cinn.png", 1200, 1260), ("arms-abc.png", 1200, 1260), ("losses.png", 1500, 450)];
+const PICTURES: [(&str, u32, u32); 5] = [
+    ("gmm.png", 1400, 700),
+    ("arms-inn.png", 1200, 1260),
+    ("arms-cinn.png", 1200, 1260),
+    ("arms-abc.png", 1200, 1260),
+    ("losses.png", 1500, 450),
+];
 
 #[test]
 fn main_job_writes_everything_and_plot_redraws_it() {

@@ -67,7 +67,13 @@ fn the_same_seed_gives_the_same_model_and_samples() {
         innfer().args(["--seed", seed, "train", "--model", "inn", "--steps", "15", "--out"]).arg(&run).args(TINY).assert().success();
         let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
         let out = folder.path().join(format!("post{index}.csv"));
-        innfer().args(["--seed", seed, "sample", "--run"]).arg(&run).args(["--y", "1.5,0", "--n", "20", "--out"]).arg(&out).assert().success();
+        innfer()
+            .args(["--seed", seed, "sample", "--run"])
+            .arg(&run)
+            .args(["--y", "1.5,0", "--n", "20", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
         outputs.push((manifest["weights"]["crc32"].clone(), std::fs::read_to_string(&out).unwrap()));
     }
     assert_eq!(outputs[0], outputs[1], "same seed, same device and threads: identical weights and samples");
@@ -116,7 +122,13 @@ fn resume_continues_a_run() {
     assert_eq!(last_step, 20, "the log goes on where it stopped");
     assert_eq!(metrics.lines().filter(|line| line.starts_with("step,")).count(), 1, "one header");
 
-    innfer().args(["train", "--resume"]).arg(folder.path()).args(["--steps", "1"]).assert().code(1).stderr(predicates::str::contains("not a run folder"));
+    innfer()
+        .args(["train", "--resume"])
+        .arg(folder.path())
+        .args(["--steps", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not a run folder"));
     innfer()
         .args(["train", "--resume"])
         .arg(&run)
@@ -153,10 +165,18 @@ fn a_model_that_never_trained_is_refused_unless_allowed() {
         command.args(["sample", "--run"]).arg(&run).args(["--y", "1.5,0", "--n", "5", "--out"]).arg(&out).args(extra);
         command.assert()
     };
-    sample(&[]).code(1).stderr(predicates::str::contains("before its first training step").and(predicates::str::contains("--allow-untrained")));
+    sample(&[])
+        .code(1)
+        .stderr(predicates::str::contains("before its first training step").and(predicates::str::contains("--allow-untrained")));
     assert!(!out.exists());
     sample(&["--allow-untrained"]).success();
-    innfer().args(["eval", "--run"]).arg(&run).args(["--targets", "2"]).assert().code(1).stderr(predicates::str::contains("--allow-untrained"));
+    innfer()
+        .args(["eval", "--run"])
+        .arg(&run)
+        .args(["--targets", "2"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--allow-untrained"));
 }
 
 #[test]

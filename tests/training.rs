@@ -10,12 +10,12 @@ use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::{CouplingKind, Dims, Model, ModelKind, ModelSpec};
 use innfer::problem::kinematics::Kinematics;
 use innfer::problem::Problem;
+use innfer::train::adam::{AdamConfig, FlatAdam};
 use innfer::train::bidirectional::Bidirectional;
+use innfer::train::fit::optimisation_step;
 use innfer::train::likelihood::MaximumLikelihood;
 use innfer::train::objective::Objective;
 use innfer::train::{fit, Hooks, LossWeights, Preset, Snapshot, Stop, TrainConfig, TrainingData};
-use innfer::train::adam::{AdamConfig, FlatAdam};
-use innfer::train::fit::optimisation_step;
 use tch::{Device, Kind, Tensor};
 
 fn weights() -> LossWeights {
@@ -54,7 +54,8 @@ fn bidirectional_steps_lower_the_forward_fit() {
     let (x, y) = Kinematics.sample_joint(256, Device::Cpu).unwrap();
     let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 3, small_block(CouplingKind::Glow), 1);
     let model = Model::new(spec, Device::Cpu).unwrap();
-    let objective = Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let objective =
+        Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
     assert_eq!(objective.terms(), ["l_y", "l_z", "l_x", "l_rec"]);
     let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 40);
     assert!(last[0] < 0.9 * first[0], "l_y {} → {}", first[0], last[0]);
@@ -91,7 +92,8 @@ fn run_loop(config: &TrainConfig, stop_now: bool) -> (TrainingSummary, Vec<u64>,
         Ok(())
     };
     let hooks = Hooks { stop: &stop, on_log: &mut on_log, on_checkpoint: &mut on_checkpoint };
-    let summary = fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y, validation: None }, config, None, hooks).unwrap();
+    let summary =
+        fit(&mut model, &MaximumLikelihood { y_noise: 0.0 }, TrainingData::Fixed { x, y, validation: None }, config, None, hooks).unwrap();
     (summary, logged, checkpoints)
 }
 

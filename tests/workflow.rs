@@ -38,7 +38,13 @@ fn train_then_sample_kinematics() {
     train(&run, "kinematics", "cinn");
 
     let out = folder.path().join("post.csv");
-    innfer().args(["sample", "--run"]).arg(&run).args(["--y", "1.5,0.0", "--y", "1.0,-0.5", "--n", "50", "--out"]).arg(&out).assert().success();
+    innfer()
+        .args(["sample", "--run"])
+        .arg(&run)
+        .args(["--y", "1.5,0.0", "--y", "1.0,-0.5", "--n", "50", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
     let lines = csv_lines(&out);
     assert_eq!(lines[0], "obs,x1,x2,x3,x4");
     assert_eq!(lines.len(), 101);
@@ -78,7 +84,15 @@ fn gmm_takes_labels_as_observations() {
     let observations = folder.path().join("labels.csv");
     std::fs::write(&observations, "label\n0\n3\n").unwrap();
     let out = folder.path().join("post.csv");
-    innfer().args(["sample", "--run"]).arg(&run).arg("--observations").arg(&observations).args(["--n", "5", "--out"]).arg(&out).assert().success();
+    innfer()
+        .args(["sample", "--run"])
+        .arg(&run)
+        .arg("--observations")
+        .arg(&observations)
+        .args(["--n", "5", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
     let lines = csv_lines(&out);
     assert_eq!(lines[0], "obs,x1,x2");
     assert_eq!(lines.len(), 11);
@@ -101,7 +115,22 @@ fn abc_writes_the_sample_format_with_distances() {
     let folder = tempfile::tempdir().unwrap();
     let out = folder.path().join("abc.csv");
     innfer()
-        .args(["abc", "--problem", "kinematics", "--y", "1.5,0.0", "--y", "1.0,0.5", "--keep", "100", "--draws", "2e5", "--chunk", "50000", "--out"])
+        .args([
+            "abc",
+            "--problem",
+            "kinematics",
+            "--y",
+            "1.5,0.0",
+            "--y",
+            "1.0,0.5",
+            "--keep",
+            "100",
+            "--draws",
+            "2e5",
+            "--chunk",
+            "50000",
+            "--out",
+        ])
         .arg(&out)
         .assert()
         .success();

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use innfer::io::atomic::ensure_writable;
 use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
+use innfer::io::atomic::ensure_writable;
 use innfer::io::table::write_table;
 use innfer::model::checkpoint;
 use innfer::problem;

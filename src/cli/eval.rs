@@ -6,12 +6,12 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use innfer::eval::c2st::{c2st_of_model, C2stSettings};
 use innfer::eval::{evaluate, EvalSettings, Reference};
-use innfer::io::observations::read_observations;
-use innfer::problem::sbibm::Task;
 use innfer::io::atomic::write_atomically;
+use innfer::io::observations::read_observations;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint;
 use innfer::problem::data::DATA_PROBLEM;
+use innfer::problem::sbibm::Task;
 use innfer::problem::Problem;
 use innfer::sample::group_by_observation;
 use tch::{Device, Kind, Tensor};
@@ -121,9 +121,9 @@ fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint, device: Device) ->
 fn default_targets(problem: &dyn Problem, count: i64, device: Device) -> innfer::Result<Tensor> {
     let info = problem.info();
     Ok(match info.options.get("labels").map(|labels| labels.parse::<innfer::problem::gmm::LabelMap>()) {
-        Some(Ok(labels)) => Tensor::arange(labels.used_colours(), (Kind::Int64, device))
-            .one_hot(info.y_names.len() as i64)
-            .to_kind(Kind::Float),
+        Some(Ok(labels)) => {
+            Tensor::arange(labels.used_colours(), (Kind::Int64, device)).one_hot(info.y_names.len() as i64).to_kind(Kind::Float)
+        }
         _ => problem.sample_joint(count, device)?.1,
     })
 }
@@ -159,9 +159,7 @@ pub fn run(args: EvalArgs, context: Context) -> Result<()> {
     };
     let default_draws = if info.name == DATA_PROBLEM { 1_000_000 } else { EvalSettings::default().abc_draws };
     let settings = EvalSettings { abc_draws: args.abc_draws.unwrap_or(default_draws), ..EvalSettings::default() };
-    let report = evaluate(&loaded.model, problem.as_ref(), &targets, reference, &settings, &mut |stage| {
-        eprintln!("eval: {stage}")
-    })?;
+    let report = evaluate(&loaded.model, problem.as_ref(), &targets, reference, &settings, &mut |stage| eprintln!("eval: {stage}"))?;
     let table = report.markdown();
     let json_path = args.run.join("eval.json");
     write_atomically(&json_path, |writer| {

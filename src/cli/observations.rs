@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-pub use innfer::io::parse_count;
 use innfer::io::observations::{parse_observation, read_observations_noting_ignored};
+pub use innfer::io::parse_count;
 use tch::{Device, Tensor};
 
 /// Where the observations y* come from.

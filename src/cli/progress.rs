@@ -38,7 +38,8 @@ pub fn show_record(bar: &ProgressBar, record: &LogRecord) {
 /// A bar over a count of items.
 pub fn count_bar(title: &str, length: u64, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(length);
-    let template = format!("{{prefix}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, ETA {{eta}}) {{msg}}");
+    let template =
+        format!("{{prefix}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, ETA {{eta}}) {{msg}}");
     bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar.set_prefix(title.to_string());
     bar

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem;
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
-use innfer::model::checkpoint::TrainingSummary;
 use innfer::train::{self, LogRecord, Preset, RunOutput, Stop, TrainConfig};
 
 use super::{progress, run_folder, Context};
@@ -274,9 +274,9 @@ pub fn run(args: TrainArgs, context: Context) -> Result<()> {
     };
     bar.finish_and_clear();
     let losses: Vec<String> = summary.final_losses.iter().map(|(name, value)| format!("{name} {value:.4}")).collect();
-    let kept = summary.best_validation.map_or(String::new(), |best| {
-        format!("; kept the model of step {} (validation loss {:.4})", best.step, best.loss)
-    });
+    let kept = summary
+        .best_validation
+        .map_or(String::new(), |best| format!("; kept the model of step {} (validation loss {:.4})", best.step, best.loss));
     let verb = if summary.interrupted { "stopped after" } else { "trained for" };
     let resume = if summary.interrupted { format!("; continue it with: innfer train --resume {}", dir.display()) } else { String::new() };
     eprintln!(
@@ -315,10 +315,21 @@ fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&
 }
 
 /// Trains on the user's pairs into a new run folder (named after the data by default).
-fn train_on_data(args: &TrainArgs, pairs: &str, context: Context, on_log: &mut dyn FnMut(&LogRecord)) -> Result<(PathBuf, TrainingSummary)> {
+fn train_on_data(
+    args: &TrainArgs,
+    pairs: &str,
+    context: Context,
+    on_log: &mut dyn FnMut(&LogRecord),
+) -> Result<(PathBuf, TrainingSummary)> {
     let data = &args.data;
     let validation = args.knobs.val.unwrap_or(0.05);
-    let spec = DataSpec::new(pairs, data.x.as_deref().unwrap_or_default(), data.y.as_deref().unwrap_or_default(), validation, data.simulator.clone())?;
+    let spec = DataSpec::new(
+        pairs,
+        data.x.as_deref().unwrap_or_default(),
+        data.y.as_deref().unwrap_or_default(),
+        validation,
+        data.simulator.clone(),
+    )?;
     let config = settings(args, DATA_PROBLEM, default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64), context)?;
     let stem = Path::new(pairs.trim_end_matches('/')).file_stem().map_or("data".into(), |stem| stem.to_string_lossy().into_owned());
     let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();

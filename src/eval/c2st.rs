@@ -35,7 +35,8 @@ pub fn c2st_of_model(model: &Model, targets: &Tensor, reference: &[Tensor], sett
     let (x, obs) = posterior(model, targets, samples)?;
     let own = group_by_observation(&x, &obs, reference.len() as i64);
     let device = model.device();
-    let pairs: Vec<(Tensor, Tensor)> = reference.iter().zip(own).map(|(set, own)| (set.narrow(0, 0, samples).to_device(device), own)).collect();
+    let pairs: Vec<(Tensor, Tensor)> =
+        reference.iter().zip(own).map(|(set, own)| (set.narrow(0, 0, samples).to_device(device), own)).collect();
     let per_observation = c2st(&pairs, settings)?;
     let mean = per_observation.iter().sum::<f64>() / per_observation.len().max(1) as f64;
     Ok(C2stReport { per_observation, mean, samples })
@@ -111,7 +112,8 @@ impl Classifiers {
 
     /// Sum of squared weights of each classifier: [m].
     fn weight_norms(&self) -> Tensor {
-        let squares: Vec<Tensor> = self.layers.iter().map(|(weight, _)| weight.square().sum_dim_intlist([1, 2].as_slice(), false, Kind::Float)).collect();
+        let squares: Vec<Tensor> =
+            self.layers.iter().map(|(weight, _)| weight.square().sum_dim_intlist([1, 2].as_slice(), false, Kind::Float)).collect();
         Tensor::stack(&squares, 0).sum_dim_intlist(0, false, Kind::Float)
     }
 }
@@ -149,7 +151,10 @@ pub fn c2st(pairs: &[(Tensor, Tensor)], settings: &C2stSettings) -> Result<Vec<f
     for pair in 0..pairs.len() as i64 {
         for fold in 0..folds {
             let test = order.narrow(0, fold * fold_size, fold_size);
-            let train = Tensor::cat(&[order.narrow(0, 0, fold * fold_size), order.narrow(0, (fold + 1) * fold_size, total - (fold + 1) * fold_size)], 0);
+            let train = Tensor::cat(
+                &[order.narrow(0, 0, fold * fold_size), order.narrow(0, (fold + 1) * fold_size, total - (fold + 1) * fold_size)],
+                0,
+            );
             let set = data.get(pair);
             train_x.push(set.index_select(0, &train));
             train_y.push(labels.index_select(0, &train));
@@ -246,7 +251,8 @@ mod tests {
     fn tells_identical_from_disjoint_sets() {
         tch::manual_seed(3);
         let normal = |rows: i64, shift: f64| Tensor::randn([rows, 2], (Kind::Float, Device::Cpu)) + shift;
-        let pairs = [(normal(1000, 0.0), normal(1000, 0.0)), (normal(1000, 0.0), normal(1000, 8.0)), (normal(1000, 0.0), normal(1000, 1.0))];
+        let pairs =
+            [(normal(1000, 0.0), normal(1000, 0.0)), (normal(1000, 0.0), normal(1000, 8.0)), (normal(1000, 0.0), normal(1000, 1.0))];
         let accuracy = c2st(&pairs, &C2stSettings::default()).unwrap();
         assert!((accuracy[0] - 0.5).abs() < 0.05, "{accuracy:?}");
         assert!(accuracy[1] > 0.99, "{accuracy:?}");

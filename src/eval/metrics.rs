@@ -111,7 +111,8 @@ mod tests {
         let wrong = mode_scores(&mixture, &colour0, 1);
         assert!(wrong.precision < 0.01 && wrong.recall == 0.0, "{wrong:?}");
         // Samples on only one of colour 0's four modes: precise, but poor recall.
-        let one_mode = GaussianMixture::centres(Device::Cpu).get(0).unsqueeze(0) + Tensor::randn([1000, 2], (Kind::Float, Device::Cpu)) * 0.1;
+        let one_mode =
+            GaussianMixture::centres(Device::Cpu).get(0).unsqueeze(0) + Tensor::randn([1000, 2], (Kind::Float, Device::Cpu)) * 0.1;
         let collapsed = mode_scores(&mixture, &one_mode, 0);
         assert!(collapsed.precision > 0.99 && (collapsed.recall - 0.25).abs() < 1e-9, "{collapsed:?}");
     }

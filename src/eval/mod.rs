@@ -34,13 +34,7 @@ pub struct EvalSettings {
 
 impl Default for EvalSettings {
     fn default() -> Self {
-        EvalSettings {
-            posterior_samples: 4000,
-            abc_draws: 100_000_000,
-            abc_keep: 4000,
-            calibration_pairs: 1000,
-            calibration_samples: 500,
-        }
+        EvalSettings { posterior_samples: 4000, abc_draws: 100_000_000, abc_keep: 4000, calibration_pairs: 1000, calibration_samples: 500 }
     }
 }
 
@@ -211,9 +205,7 @@ fn mixture_report(model: &Model, problem: &dyn Problem, device: Device) -> Resul
     let colours = labels.used_colours();
     let one_hot = Tensor::arange(colours, (Kind::Int64, device)).one_hot(model.spec.dims.y).to_kind(Kind::Float);
     let (samples, obs) = posterior(model, &one_hot, 4000)?;
-    let colours = (0..colours)
-        .map(|colour| mode_scores(&mixture, &rows_of_observation(&samples, &obs, colour), colour))
-        .collect();
+    let colours = (0..colours).map(|colour| mode_scores(&mixture, &rows_of_observation(&samples, &obs, colour), colour)).collect();
     Ok(MixtureReport { forward_accuracy, colours })
 }
 

@@ -24,18 +24,14 @@ pub fn temporary_beside(path: &Path) -> Result<NamedTempFile> {
     // Finished files get the usual permissions (0666 less the umask), not a temporary file's 0600.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    builder
-        .prefix(".innfer-partial-")
-        .suffix(&suffix)
-        .tempfile_in(&folder)
-        .map_err(|source| {
-            // tempfile's message repeats the temporary file's path; the folder and the reason suffice.
-            let reason = match folder.is_dir() {
-                true => source.kind().to_string(),
-                false => "no such folder".to_string(),
-            };
-            Error::io(&folder, std::io::Error::new(source.kind(), reason))
-        })
+    builder.prefix(".innfer-partial-").suffix(&suffix).tempfile_in(&folder).map_err(|source| {
+        // tempfile's message repeats the temporary file's path; the folder and the reason suffice.
+        let reason = match folder.is_dir() {
+            true => source.kind().to_string(),
+            false => "no such folder".to_string(),
+        };
+        Error::io(&folder, std::io::Error::new(source.kind(), reason))
+    })
 }
 
 /// Checks, before any long work, that a file can be written at `path` (its folder exists and is

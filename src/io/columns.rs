@@ -15,9 +15,7 @@ fn numbered_parts(name: &str) -> Option<(&str, u64)> {
 /// names every number in between; any other range spans the header from `first` to `last`. Every
 /// name must be in the header, and none may be named twice. `flag` names the option in errors.
 pub fn select_columns(selection: &str, header: &[String], flag: &str) -> Result<Vec<String>> {
-    let missing = |name: &str| {
-        Error::invalid(format!("{flag}: no column '{name}' in the data (it has: {})", header.join(", ")))
-    };
+    let missing = |name: &str| Error::invalid(format!("{flag}: no column '{name}' in the data (it has: {})", header.join(", ")));
     let position = |name: &str| header.iter().position(|column| column == name).ok_or_else(|| missing(name));
     let mut names: Vec<String> = Vec::new();
     for part in selection.split(',').map(str::trim) {

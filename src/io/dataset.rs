@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
 use arrow_array::{Array, ArrayRef, Float32Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -47,9 +49,8 @@ impl Format {
     }
 
     fn of_file(path: &Path) -> Result<Format> {
-        Format::of(path).ok_or_else(|| {
-            Error::invalid(format!("{}: unknown data format: expected a .csv, .parquet or .pq file", path.display()))
-        })
+        Format::of(path)
+            .ok_or_else(|| Error::invalid(format!("{}: unknown data format: expected a .csv, .parquet or .pq file", path.display())))
     }
 }
 
@@ -150,9 +151,10 @@ fn positions(names: &[String], header: &[String], path: &Path) -> Result<Vec<usi
     names
         .iter()
         .map(|name| {
-            header.iter().position(|column| column == name).ok_or_else(|| {
-                Error::csv(path, format!("missing column '{name}' (the file has: {})", header.join(", ")))
-            })
+            header
+                .iter()
+                .position(|column| column == name)
+                .ok_or_else(|| Error::csv(path, format!("missing column '{name}' (the file has: {})", header.join(", "))))
         })
         .collect()
 }
@@ -198,11 +200,8 @@ fn read_parquet_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>])
     let header: Vec<String> = builder.schema().fields().iter().map(|field| field.name().clone()).collect();
     let wanted = positions(names, &header, path)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(PARQUET_BATCH)
-        .build()
-        .map_err(|error| Error::csv(path, error.to_string()))?;
+    let reader =
+        builder.with_projection(mask).with_batch_size(PARQUET_BATCH).build().map_err(|error| Error::csv(path, error.to_string()))?;
     let mut row = 0;
     for batch in reader {
         let batch = batch.map_err(|error| Error::csv(path, format!("cannot read rows after row {row}: {error}")))?;
@@ -211,9 +210,8 @@ fn read_parquet_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>])
             if let Some(index) = (0..array.len()).find(|&index| array.is_null(index)) {
                 return Err(Error::csv(path, format!("row {}, column '{name}': the value is missing (null)", row + index + 1)));
             }
-            let values = numeric_values(array).ok_or_else(|| {
-                Error::csv(path, format!("column '{name}' holds {}, not numbers", array.data_type()))
-            })?;
+            let values = numeric_values(array)
+                .ok_or_else(|| Error::csv(path, format!("column '{name}' holds {}, not numbers", array.data_type())))?;
             if let Some(index) = values.iter().position(|value| !value.is_finite()) {
                 return Err(Error::csv(
                     path,
@@ -240,10 +238,8 @@ fn write_parquet(path: &Path, names: &[String], values: &Tensor) -> Result<()> {
     let fail = |error: parquet::errors::ParquetError| Error::csv(path, error.to_string());
     let fields: Vec<Field> = names.iter().map(|name| Field::new(name, DataType::Float32, false)).collect();
     let schema = Arc::new(Schema::new(fields));
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP))
-        .build();
+    let properties =
+        WriterProperties::builder().set_compression(Compression::SNAPPY).set_max_row_group_row_count(Some(PARQUET_ROW_GROUP)).build();
     let columns: Vec<Vec<f32>> = (0..names.len() as i64)
         .map(|index| Vec::<f32>::try_from(values.select(1, index).to_kind(Kind::Float).contiguous()))
         .collect::<std::result::Result<_, _>>()?;

@@ -56,16 +56,10 @@ fn observations_of(table: &Table, path: &Path, names: &[String]) -> Result<Tenso
         let values = Vec::<f32>::try_from(&labels)?;
         let width = names.len() as i64;
         if let Some(row) = values.iter().position(|&v| v.fract() != 0.0 || v < 0.0 || v as i64 >= width) {
-            return Err(Error::csv(
-                path,
-                format!("row {}: label {} is not an integer in 0..{}", row + 2, values[row], width - 1),
-            ));
+            return Err(Error::csv(path, format!("row {}: label {} is not an integer in 0..{}", row + 2, values[row], width - 1)));
         }
         return Ok(labels.to_kind(Kind::Int64).one_hot(width).to_kind(Kind::Float));
     }
     let missing: Vec<&str> = names.iter().filter(|n| table.position(n).is_none()).map(String::as_str).collect();
-    Err(Error::csv(
-        path,
-        format!("missing observation column(s) {} (the file has: {})", missing.join(", "), table.names.join(", ")),
-    ))
+    Err(Error::csv(path, format!("missing observation column(s) {} (the file has: {})", missing.join(", "), table.names.join(", "))))
 }

@@ -33,9 +33,8 @@ impl Table {
         let positions = names
             .iter()
             .map(|name| {
-                self.position(name).ok_or_else(|| {
-                    Error::csv(path, format!("missing column '{name}' (the file has: {})", self.names.join(", ")))
-                })
+                self.position(name)
+                    .ok_or_else(|| Error::csv(path, format!("missing column '{name}' (the file has: {})", self.names.join(", "))))
             })
             .collect::<Result<Vec<_>>>()?;
         let all = Tensor::from_slice(&self.values).view([self.rows() as i64, self.names.len() as i64]);
@@ -70,12 +69,8 @@ pub fn read_table_from(input: impl std::io::Read, path: &Path) -> Result<Table> 
 
 /// The column names of a CSV file: present, none empty, none twice.
 pub(crate) fn read_header<R: std::io::Read>(reader: &mut csv::Reader<R>, path: &Path) -> Result<Vec<String>> {
-    let names: Vec<String> = reader
-        .headers()
-        .map_err(|error| Error::csv(path, format!("cannot read the header: {error}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let names: Vec<String> =
+        reader.headers().map_err(|error| Error::csv(path, format!("cannot read the header: {error}")))?.iter().map(str::to_owned).collect();
     if names.is_empty() || names.iter().all(String::is_empty) {
         return Err(Error::csv(path, "the file is empty: expected a header row naming the columns"));
     }

@@ -117,7 +117,13 @@ pub fn exists(dir: &Path) -> bool {
 
 /// Saves `model` into the run folder `dir` (which must exist), replacing any earlier checkpoint there;
 /// with `optimiser`, also the state that a resume continues from.
-pub fn save(dir: &Path, model: &Model, problem: &ProblemInfo, training: &TrainingSummary, optimiser: Option<&[(String, Tensor)]>) -> Result<()> {
+pub fn save(
+    dir: &Path,
+    model: &Model,
+    problem: &ProblemInfo,
+    training: &TrainingSummary,
+    optimiser: Option<&[(String, Tensor)]>,
+) -> Result<()> {
     let weights: BTreeMap<String, Tensor> = model.vars.variables().into_iter().collect();
     let weights: Vec<(String, Tensor)> = weights.into_iter().collect();
     let weights = write_tensors(dir, WEIGHTS_PREFIX, &weights)?;
@@ -175,8 +181,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     if !dir.is_dir() {
         return Err(Error::checkpoint(dir, "no such run folder"));
     }
-    let text = fs::read_to_string(&path)
-        .map_err(|_| Error::checkpoint(dir, format!("not a run folder: it has no {MANIFEST_FILE}")))?;
+    let text = fs::read_to_string(&path).map_err(|_| Error::checkpoint(dir, format!("not a run folder: it has no {MANIFEST_FILE}")))?;
     let version: serde_json::Value =
         serde_json::from_str(&text).map_err(|error| Error::checkpoint(&path, format!("not valid JSON: {error}")))?;
     let format = version.get("format").and_then(|f| f.as_u64());
@@ -226,11 +231,15 @@ pub fn load_trained(dir: &Path, device: Device, allow_untrained: bool) -> Result
 pub fn load_optimiser(dir: &Path, device: Device) -> Result<Vec<(String, Tensor)>> {
     let manifest = read_manifest(dir)?;
     let file = manifest.optimiser.ok_or_else(|| {
-        Error::checkpoint(dir, "no optimiser state was saved with this run (an older innfer wrote it), so it cannot be resumed exactly; train a new run")
+        Error::checkpoint(
+            dir,
+            "no optimiser state was saved with this run (an older innfer wrote it), so it cannot be resumed exactly; train a new run",
+        )
     })?;
     let path = dir.join(&file.file);
     verify_weights(&path, &file)?;
-    let stored = Tensor::read_safetensors(&path).map_err(|error| Error::checkpoint(&path, format!("unreadable optimiser state: {error}")))?;
+    let stored =
+        Tensor::read_safetensors(&path).map_err(|error| Error::checkpoint(&path, format!("unreadable optimiser state: {error}")))?;
     Ok(stored.into_iter().map(|(name, tensor)| (name, tensor.to_device(device))).collect())
 }
 

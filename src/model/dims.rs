@@ -25,9 +25,7 @@ impl Dims {
             return Err(Error::invalid(format!("invalid widths: x {x}, y {y}, z {z}")));
         }
         if total < x || total < y + z {
-            return Err(Error::invalid(format!(
-                "network width {total} is narrower than x ({x}) or than [z, y] ({z} + {y})"
-            )));
+            return Err(Error::invalid(format!("network width {total} is narrower than x ({x}) or than [z, y] ({z} + {y})")));
         }
         Ok(Dims { x, y, z, total })
     }

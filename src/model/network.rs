@@ -67,8 +67,7 @@ impl InvertibleNetwork {
         let blocks = (0..spec.permutations.len())
             .map(|index| CouplingBlock::new(&(path / format!("block{index}")), spec.width, spec.condition, &spec.block))
             .collect();
-        let permutations =
-            spec.permutations.iter().map(|order| Permutation::new(order, device)).collect::<Result<_>>()?;
+        let permutations = spec.permutations.iter().map(|order| Permutation::new(order, device)).collect::<Result<_>>()?;
         Ok(InvertibleNetwork { blocks, permutations, condition: spec.condition })
     }
 

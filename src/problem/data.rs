@@ -61,10 +61,8 @@ impl DataSpec {
 
     /// The problem description stored in checkpoints.
     pub fn info(&self) -> ProblemInfo {
-        let mut options = BTreeMap::from([
-            ("data".to_string(), self.data.clone()),
-            ("validation".to_string(), self.validation.to_string()),
-        ]);
+        let mut options =
+            BTreeMap::from([("data".to_string(), self.data.clone()), ("validation".to_string(), self.validation.to_string())]);
         if let Some(command) = &self.simulator {
             options.insert("simulator".into(), command.clone());
         }

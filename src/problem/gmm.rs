@@ -117,7 +117,6 @@ impl Problem for GaussianMixture {
         Ok(self.one_hot_colour(&Self::nearest_mode(x)))
     }
 
-
     /// The label is the colour of the generating mode.
     fn sample_joint(&self, n: i64, device: Device) -> Result<(Tensor, Tensor)> {
         let (x, modes) = self.draw(n, device);

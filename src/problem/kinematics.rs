@@ -37,12 +37,7 @@ impl Kinematics {
 
 impl Problem for Kinematics {
     fn info(&self) -> ProblemInfo {
-        ProblemInfo {
-            name: "kinematics".into(),
-            options: Default::default(),
-            x_names: numbered("x", 4),
-            y_names: numbered("y", 2),
-        }
+        ProblemInfo { name: "kinematics".into(), options: Default::default(), x_names: numbered("x", 4), y_names: numbered("y", 2) }
     }
 
     fn sample_prior(&self, n: i64, device: Device) -> Tensor {

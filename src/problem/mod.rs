@@ -65,9 +65,10 @@ pub fn default_inn_widths(dx: i64, dy: i64) -> (i64, i64) {
 /// Builds a built-in problem by name, with its options (`labels=all|some` for gmm).
 pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn Problem>> {
     let unknown_options = |allowed: &[&str]| {
-        options.keys().find(|key| !allowed.contains(&key.as_str())).map(|key| {
-            Error::invalid(format!("problem '{name}' has no option '{key}' (options: {})", allowed.join(", ")))
-        })
+        options
+            .keys()
+            .find(|key| !allowed.contains(&key.as_str()))
+            .map(|key| Error::invalid(format!("problem '{name}' has no option '{key}' (options: {})", allowed.join(", "))))
     };
     match name {
         "kinematics" => match unknown_options(&[]) {

@@ -71,12 +71,7 @@ fn names(prefix: &str, count: i64) -> Vec<String> {
 impl Problem for Task {
     fn info(&self) -> ProblemInfo {
         let (dx, dy) = self.dims();
-        ProblemInfo {
-            name: self.name().into(),
-            options: Default::default(),
-            x_names: names("parameter", dx),
-            y_names: names("data", dy),
-        }
+        ProblemInfo { name: self.name().into(), options: Default::default(), x_names: names("parameter", dx), y_names: names("data", dy) }
     }
 
     fn sample_prior(&self, n: i64, device: Device) -> Tensor {

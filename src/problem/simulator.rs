@@ -92,7 +92,10 @@ impl ExternalSimulator {
             }
         };
         let collected = |thread: std::thread::JoinHandle<std::io::Result<Vec<u8>>>| {
-            thread.join().map_err(|_| fail("a thread reading its output stopped".into()))?.map_err(|error| fail(format!("cannot read its output: {error}")))
+            thread
+                .join()
+                .map_err(|_| fail("a thread reading its output stopped".into()))?
+                .map_err(|error| fail(format!("cannot read its output: {error}")))
         };
         let output = Output { status, stdout: collected(stdout)?, stderr: collected(stderr)? };
         let written = writer.join().map_err(|_| fail("the thread feeding it stopped".into()))?;

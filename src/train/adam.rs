@@ -99,7 +99,12 @@ impl FlatAdam {
             (Some((_, average)), true) => (average, Some(&self.parameters)),
             (average, _) => (&self.parameters, average.as_ref().map(|(_, average)| average)),
         };
-        let named = [(PARAMETERS, Some(last)), (FIRST_MOMENT, Some(&self.first_moment)), (SECOND_MOMENT, Some(&self.second_moment)), (AVERAGE, average)];
+        let named = [
+            (PARAMETERS, Some(last)),
+            (FIRST_MOMENT, Some(&self.first_moment)),
+            (SECOND_MOMENT, Some(&self.second_moment)),
+            (AVERAGE, average),
+        ];
         named
             .into_iter()
             .filter_map(|(name, tensor)| tensor.map(|tensor| (name.to_string(), tensor.to_device(tch::Device::Cpu).copy())))
@@ -114,7 +119,9 @@ impl FlatAdam {
             let tensor = state.iter().find(|(key, _)| key == name).map(|(_, tensor)| tensor);
             match tensor {
                 Some(tensor) if tensor.size() == size => Ok(Some(tensor)),
-                Some(tensor) => Err(Error::invalid(format!("the saved optimiser state's {name} has {:?} values, the model {size:?}", tensor.size()))),
+                Some(tensor) => {
+                    Err(Error::invalid(format!("the saved optimiser state's {name} has {:?} values, the model {size:?}", tensor.size())))
+                }
                 None => Ok(None),
             }
         };

@@ -69,8 +69,8 @@ impl Bidirectional {
         let (z, pad, predicted_y) = dims.split_zy(&v);
         let l_y = (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * self.weights.y;
         let prior_z = Tensor::randn(z.size(), (z.kind(), z.device()));
-        let l_z = mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths)
-            * self.weights.z;
+        let l_z =
+            mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths) * self.weights.z;
         ForwardTerms { l_y, l_z, u, z }
     }
 

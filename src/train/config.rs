@@ -167,13 +167,7 @@ impl TrainConfig {
     /// The preset settings for a problem and model.
     pub fn preset(problem: &str, model: ModelKind, preset: Preset) -> Self {
         let gmm = problem == "gmm";
-        let block = BlockConfig {
-            coupling: CouplingKind::Glow,
-            hidden: 128,
-            layers: 2,
-            activation: Activation::Relu,
-            clamp: 2.0,
-        };
+        let block = BlockConfig { coupling: CouplingKind::Glow, hidden: 128, layers: 2, activation: Activation::Relu, clamp: 2.0 };
         let mut config = TrainConfig {
             seed: DEFAULT_SEED,
             model,
@@ -264,7 +258,14 @@ impl TrainConfig {
             return Err(Error::invalid("--budget must be longer than zero"));
         }
         let LossWeights { y, z, x, reconstruction } = self.losses;
-        for (name, value) in [("--w-y", y), ("--w-z", z), ("--w-x", x), ("the reconstruction weight", reconstruction), ("--y-noise", self.y_noise), ("the padding noise", self.pad_noise)] {
+        for (name, value) in [
+            ("--w-y", y),
+            ("--w-z", z),
+            ("--w-x", x),
+            ("the reconstruction weight", reconstruction),
+            ("--y-noise", self.y_noise),
+            ("the padding noise", self.pad_noise),
+        ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(Error::invalid(format!("{name} must be a number of at least 0, not {value}")));
             }
@@ -294,10 +295,7 @@ impl TrainConfig {
             None => self.samples,
         };
         if !self.fresh && rows < self.batch {
-            return Err(Error::invalid(format!(
-                "the training set ({rows} samples) is smaller than one batch ({})",
-                self.batch
-            )));
+            return Err(Error::invalid(format!("the training set ({rows} samples) is smaller than one batch ({})", self.batch)));
         }
         Ok(())
     }

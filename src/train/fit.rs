@@ -240,7 +240,13 @@ pub fn fit(
 impl<'a> Trainer<'a> {
     /// Moves the data to the model's device and standardises it, and sets up the optimiser (restored
     /// when resuming) and the held-out rows.
-    fn new(model: &'a mut Model, objective: &'a dyn Objective, data: TrainingData<'a>, config: &'a TrainConfig, resumed: Option<Resumed>) -> Result<Self> {
+    fn new(
+        model: &'a mut Model,
+        objective: &'a dyn Objective,
+        data: TrainingData<'a>,
+        config: &'a TrainConfig,
+        resumed: Option<Resumed>,
+    ) -> Result<Self> {
         let device = model.device();
         let (batches, held_out, rows) = match data {
             TrainingData::Fixed { x, y, validation } => {
@@ -252,7 +258,9 @@ impl<'a> Trainer<'a> {
             TrainingData::Fresh(problem) => (Batches::Fresh(problem), None, config.samples),
         };
         if config.patience.is_some() && held_out.is_none() {
-            return Err(Error::invalid("--patience watches the held-out loss, and this run holds no rows out (use --simulations, or --data with --val above 0)"));
+            return Err(Error::invalid(
+                "--patience watches the held-out loss, and this run holds no rows out (use --simulations, or --data with --val above 0)",
+            ));
         }
         if rows < config.batch {
             return Err(Error::invalid(format!("the training set has {rows} rows, fewer than one batch ({})", config.batch)));
@@ -324,7 +332,13 @@ impl<'a> Trainer<'a> {
     /// Reads the losses back, checks them, validates, decides on early stopping, and logs a record.
     /// The model of an interrupted run is scored but not kept: the run that continues it chooses on
     /// the schedule of a run that never stopped.
-    fn check(&mut self, epoch: f64, (done, lr): (f64, f64), interrupted: bool, on_log: &mut dyn FnMut(&LogRecord) -> Result<()>) -> Result<()> {
+    fn check(
+        &mut self,
+        epoch: f64,
+        (done, lr): (f64, f64),
+        interrupted: bool,
+        on_log: &mut dyn FnMut(&LogRecord) -> Result<()>,
+    ) -> Result<()> {
         let step = self.summary.steps;
         let since = (step - self.since.last_log.1).max(1);
         let means = Vec::<f64>::try_from((&self.since.sums / since as f64).to_kind(Kind::Double))?;

@@ -30,7 +30,8 @@ impl MetricsLog {
         let text = std::fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
         let mut lines = text.lines();
         let header = lines.next().ok_or_else(|| Error::csv(path, "the training log has no header"))?;
-        let kept = lines.take_while(|line| line.split(',').next().and_then(|first| first.parse::<u64>().ok()).is_some_and(|logged| logged <= step));
+        let kept = lines
+            .take_while(|line| line.split(',').next().and_then(|first| first.parse::<u64>().ok()).is_some_and(|logged| logged <= step));
         let contents: String = std::iter::once(header).chain(kept).flat_map(|line| [line, "\n"]).collect();
         write_atomically(path, |writer| writer.write_all(contents.as_bytes()).map_err(|source| Error::io(path, source)))?;
         let file = std::fs::OpenOptions::new().append(true).open(path).map_err(|source| Error::io(path, source))?;

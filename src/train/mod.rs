@@ -133,7 +133,12 @@ fn split_off_validation(x: Tensor, y: Tensor, fraction: f64) -> TrainingData<'st
 
 /// Trains a model on a built-in problem into a new run folder: writes `metrics.csv` as it goes and
 /// checkpoints every `config.checkpoint_every` and at the end.
-pub fn train_problem(problem: &dyn Problem, config: &TrainConfig, device: Device, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
+pub fn train_problem(
+    problem: &dyn Problem,
+    config: &TrainConfig,
+    device: Device,
+    output: RunOutput<'_>,
+) -> Result<(Model, TrainingSummary)> {
     config.validate()?;
     let (data, scale_rows) = problem_data(problem, config, device)?;
     let shape = (problem.inn_widths(), problem.x_bounds());
