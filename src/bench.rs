@@ -144,7 +144,7 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
     on_progress("INN training");
     let inn = Model::new(ModelSpec::inn(Dims::new(4, 2, 2, 6)?, 6, kinematics_block(), 1), device)?;
     let objective = Bidirectional {
-        weights: LossWeights { y: 30.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
+        weights: LossWeights { y: 30.0, z: 300.0, x: 400.0, reconstruction: 3.0, likelihood: 0.0 },
         y_noise: 0.01,
         pad_noise: 0.01,
         kernel_widths: crate::loss::TRAINING_WIDTHS.to_vec(),

@@ -26,6 +26,14 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Csv { path: PathBuf, message: String },
 
+    /// A Parquet file could not be read or written, or its contents are wrong.
+    #[error("{} (Parquet): {message}", path.display())]
+    Parquet { path: PathBuf, message: String },
+
+    /// A JSON file could not be written.
+    #[error("{} (JSON): {message}", path.display())]
+    Json { path: PathBuf, message: String },
+
     /// A checkpoint could not be read, or does not describe a usable model.
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint { path: PathBuf, message: String },
@@ -64,6 +72,16 @@ impl Error {
     /// A CSV error about `path`.
     pub fn csv(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Csv { path: path.into(), message: message.into() }
+    }
+
+    /// A Parquet error about `path`.
+    pub fn parquet(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Parquet { path: path.into(), message: message.into() }
+    }
+
+    /// A JSON error about `path`.
+    pub fn json(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Json { path: path.into(), message: message.into() }
     }
 
     /// A checkpoint error about `path`.

@@ -150,7 +150,11 @@ fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
             let u = match model.spec.kind {
                 ModelKind::Inn => {
                     let z = Tensor::randn([rows, dims.z], (kind, device));
-                    model.network.inverse_rows(&dims.join_zy(&z, &y_rows, 0.0), None)
+                    let joined = match model.spec.output_noise {
+                        Some(noise) => dims.join_zy(&z, &(&y_rows + y_rows.randn_like() * noise.y), noise.pad),
+                        None => dims.join_zy(&z, &y_rows, 0.0),
+                    };
+                    model.network.inverse_rows(&joined, None)
                 }
                 ModelKind::Cinn => {
                     let z = Tensor::randn([rows, dims.x], (kind, device));

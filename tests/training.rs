@@ -19,7 +19,7 @@ use innfer::train::{fit, Hooks, LossWeights, Preset, Snapshot, Stop, TrainConfig
 use tch::{Device, Kind, Tensor};
 
 fn weights() -> LossWeights {
-    LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 }
+    LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0, likelihood: 0.0 }
 }
 
 /// Trains `steps` Adam steps on one fixed batch; returns the first and last values of each term.

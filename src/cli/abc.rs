@@ -8,11 +8,10 @@ use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::io::atomic::ensure_writable;
 use innfer::io::table::write_table;
 use innfer::model::checkpoint;
-use innfer::problem;
 
 use super::observations::{parse_count, ObservationArgs};
+use super::problem_args::ProblemArgs;
 use super::simulator::SimulatorArgs;
-use super::train::problem_options;
 use super::{progress, Context};
 
 /// Rejection ABC: simulate prior draws and keep those whose y lies near each observation.
@@ -21,9 +20,8 @@ use super::{progress, Context};
 /// the forward process its --simulator.
 #[derive(Debug, Args)]
 pub struct AbcArgs {
-    /// The problem: kinematics, gmm, or an sbibm task (two_moons, gaussian_mixture, slcp, gaussian_linear).
-    #[arg(long, default_value = "kinematics")]
-    pub problem: String,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
 
     /// Use the problem of this run folder instead (built in, or data with its simulator).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["problem", "labels"])]
@@ -31,10 +29,6 @@ pub struct AbcArgs {
 
     #[command(flatten)]
     pub simulator: SimulatorArgs,
-
-    /// Colouring of the gmm modes: some or all.
-    #[arg(long, value_name = "MAP")]
-    pub labels: Option<String>,
 
     #[command(flatten)]
     pub observations: ObservationArgs,
@@ -65,7 +59,7 @@ pub fn run(args: AbcArgs, context: Context) -> Result<()> {
     let problem = match &args.run {
         Some(dir) => args.simulator.problem_of(&checkpoint::read_manifest(dir)?.problem, context.device)?,
         None if args.simulator.simulator.is_some() => bail!("--simulator needs --run: the run trained on data whose simulator it is"),
-        None => problem::builtin(&args.problem, &problem_options(&args.labels))?,
+        None => args.problem.build()?,
     };
     let info = problem.info();
     if !args.observations.given() {

@@ -110,7 +110,7 @@ fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint, device: Device) ->
     table.push_str(&format!("| mean | {:.3} |\n", report.mean));
     let json_path = args.run.join("c2st.json");
     write_atomically(&json_path, |writer| {
-        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::csv(&json_path, error.to_string()))
+        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::json(&json_path, error.to_string()))
     })?;
     println!("{table}");
     eprintln!("{} samples per observation; written {}", report.samples, json_path.display());
@@ -163,7 +163,7 @@ pub fn run(args: EvalArgs, context: Context) -> Result<()> {
     let table = report.markdown();
     let json_path = args.run.join("eval.json");
     write_atomically(&json_path, |writer| {
-        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::csv(&json_path, error.to_string()))
+        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::json(&json_path, error.to_string()))
     })?;
     let md_path = args.run.join("eval.md");
     write_atomically(&md_path, |writer| writer.write_all(table.as_bytes()).map_err(|e| innfer::Error::io(&md_path, e)))?;

@@ -6,24 +6,18 @@ use anyhow::Result;
 use clap::Args;
 use innfer::io::atomic::ensure_writable;
 use innfer::io::dataset::write_columns;
-use innfer::problem;
 use tch::Tensor;
 
 use super::observations::parse_count;
-use super::train::problem_options;
+use super::problem_args::ProblemArgs;
 use super::Context;
 
 /// Draw (x, y) pairs of a built-in problem from its prior and forward process, to a .csv or
 /// .parquet file: data in the form `train --data` reads.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// The problem: kinematics, gmm, or an sbibm task (two_moons, gaussian_mixture, slcp, gaussian_linear).
-    #[arg(long, default_value = "kinematics")]
-    pub problem: String,
-
-    /// Colouring of the gmm modes: some or all.
-    #[arg(long, value_name = "MAP")]
-    pub labels: Option<String>,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
 
     /// Number of pairs, e.g. 1e6.
     #[arg(long, value_parser = parse_count)]
@@ -36,12 +30,12 @@ pub struct GenerateArgs {
 
 /// Runs `innfer generate`.
 pub fn run(args: GenerateArgs, context: Context) -> Result<()> {
-    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+    let problem = args.problem.build()?;
     let info = problem.info();
     ensure_writable(&args.out)?;
     let (x, y) = problem.sample_joint(args.n, context.device)?;
     let names: Vec<String> = info.x_names.iter().chain(&info.y_names).cloned().collect();
     write_columns(&args.out, &names, &Tensor::cat(&[x, y], 1))?;
-    eprintln!("{} pairs of {} written to {}", args.n, args.problem, args.out.display());
+    eprintln!("{} pairs of {} written to {}", args.n, args.problem.problem, args.out.display());
     Ok(())
 }

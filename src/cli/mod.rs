@@ -7,6 +7,7 @@ mod generate;
 mod main_job;
 mod observations;
 mod plot;
+mod problem_args;
 mod progress;
 mod run_folder;
 mod sample;

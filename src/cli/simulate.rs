@@ -5,27 +5,21 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Args;
 use innfer::io::table::{read_table_from, write_table_to};
-use innfer::problem;
 
-use super::train::problem_options;
+use super::problem_args::ProblemArgs;
 use super::Context;
 
 /// Apply a built-in forward process to x rows read as CSV from stdin, writing y rows as CSV to
 /// stdout: the protocol of `--simulator`, so a built-in problem can stand in for an external one.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The problem: kinematics, gmm, or an sbibm task (two_moons, gaussian_mixture, slcp, gaussian_linear).
-    #[arg(long, default_value = "kinematics")]
-    pub problem: String,
-
-    /// Colouring of the gmm modes: some or all.
-    #[arg(long, value_name = "MAP")]
-    pub labels: Option<String>,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
 }
 
 /// Runs `innfer simulate`.
 pub fn run(args: SimulateArgs, context: Context) -> Result<()> {
-    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
+    let problem = args.problem.build()?;
     let info = problem.info();
     let input = Path::new("standard input");
     let x = read_table_from(std::io::stdin().lock(), input)?.select(&info.x_names, input)?;

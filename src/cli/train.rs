@@ -1,6 +1,5 @@
 //! `innfer train`: trains a model on a problem into a run folder.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,11 +7,11 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::{Activation, CouplingKind, ModelKind};
-use innfer::problem;
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
 use innfer::train::{self, LogRecord, Preset, RunOutput, Stop, TrainConfig};
 
+use super::problem_args::ProblemArgs;
 use super::{progress, run_folder, Context};
 
 /// Train an invertible network on a built-in problem, or on your own simulated (x, y) pairs.
@@ -22,17 +21,11 @@ use super::{progress, run_folder, Context};
 /// and the run keeps the model that does best on them.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The problem: kinematics (arm on a rail), gmm (eight-mode Gaussian mixture), or an sbibm task:
-    /// two_moons, gaussian_mixture, slcp, gaussian_linear.
-    #[arg(long, default_value = "kinematics")]
-    pub problem: String,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
 
     #[command(flatten)]
     pub data: DataArgs,
-
-    /// Colouring of the gmm modes: some (several modes per colour) or all (one colour per mode).
-    #[arg(long, value_name = "MAP")]
-    pub labels: Option<String>,
 
     /// inn: the paper's bidirectional INN (MMD losses); cinn: conditional INN (maximum likelihood).
     #[arg(long, default_value = "inn")]
@@ -179,12 +172,21 @@ pub struct Knobs {
     /// Weight of L_x (inverse MMD).
     #[arg(long)]
     pub w_x: Option<f64>,
+    /// Weight of the reconstruction of x from the network's own [z, y] (INN).
+    #[arg(long)]
+    pub w_rec: Option<f64>,
+    /// Weight of L_ml, the likelihood of x through the forward pass (INN).
+    #[arg(long)]
+    pub w_ml: Option<f64>,
     /// Widths of the MMD kernels, comma-separated (e.g. 0.2,0.5,0.9,1.3).
     #[arg(long, value_delimiter = ',', value_name = "WIDTHS")]
     pub kernel_widths: Option<Vec<f64>>,
     /// Noise on (standardised) y during training.
     #[arg(long)]
     pub y_noise: Option<f64>,
+    /// Noise in the INN's padding columns during training.
+    #[arg(long)]
+    pub pad_noise: Option<f64>,
     /// Time between checkpoints during training, e.g. 2m.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub checkpoint_every: Option<Duration>,
@@ -202,25 +204,7 @@ impl Knobs {
         config.samples = self.samples.unwrap_or(config.samples);
         config.fresh |= self.fresh;
         if let Some(simulations) = self.simulations {
-            // Batches, patience, the regression, the average, the blocks and subnets below are
-            // measured choices: docs/experiments.md, "sbibm defaults".
-            config.simulations = Some(simulations);
-            config.batch = 50;
-            config.patience = Some(50.0);
-            // Early stopping ends these runs; the cap on epochs only bounds one that keeps improving.
-            config.stop = Stop { epochs: Some(SIMULATIONS_MAX_EPOCHS), ..Stop::default() };
-            if config.model == ModelKind::Cinn {
-                config.regression = true;
-                config.weight_average = Some(0.999);
-            }
-            if simulations < 50_000 {
-                config.blocks = 10;
-                config.batch = 25;
-            }
-            if simulations < 5000 {
-                config.block.layers = 1;
-                config.block.hidden = 64;
-            }
+            config.use_simulations(simulations);
         }
         set(&mut config.validation, self.val);
         config.patience = self.patience.or(config.patience);
@@ -238,7 +222,10 @@ impl Knobs {
         set(&mut config.losses.y, self.w_y);
         set(&mut config.losses.z, self.w_z);
         set(&mut config.losses.x, self.w_x);
+        set(&mut config.losses.reconstruction, self.w_rec);
+        set(&mut config.losses.likelihood, self.w_ml);
         set(&mut config.y_noise, self.y_noise);
+        set(&mut config.pad_noise, self.pad_noise);
         if let Some(widths) = &self.kernel_widths {
             config.kernel_widths = widths.clone();
         }
@@ -248,14 +235,6 @@ impl Knobs {
             config.inn_widths = Some((self.z_width.unwrap_or(z), self.pad.unwrap_or(total)));
         }
     }
-}
-
-/// Most passes over the training set of a `--simulations` run (early stopping usually ends it first).
-const SIMULATIONS_MAX_EPOCHS: f64 = 150.0;
-
-/// Problem options from the command line.
-pub fn problem_options(labels: &Option<String>) -> BTreeMap<String, String> {
-    labels.iter().map(|labels| ("labels".to_string(), labels.clone())).collect()
 }
 
 /// Runs `innfer train`.
@@ -305,9 +284,9 @@ fn settings(args: &TrainArgs, problem: &str, default_inn_widths: (i64, i64), con
 
 /// Trains on a built-in problem into a new run folder.
 fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&LogRecord)) -> Result<(PathBuf, TrainingSummary)> {
-    let problem = problem::builtin(&args.problem, &problem_options(&args.labels))?;
-    let config = settings(args, &args.problem, problem.inn_widths(), context)?;
-    let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem, args.model)));
+    let problem = args.problem.build()?;
+    let config = settings(args, &args.problem.problem, problem.inn_widths(), context)?;
+    let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem.problem, args.model)));
     run_folder::create(&dir)?;
     let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
     let trained = train::train_problem(problem.as_ref(), &config, context.device, output);

@@ -146,15 +146,15 @@ fn csv_reader(path: &Path) -> Result<csv::Reader<File>> {
     Ok(csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file))
 }
 
-/// Positions of `names` in `header`, or an error naming the missing one and the file.
-fn positions(names: &[String], header: &[String], path: &Path) -> Result<Vec<usize>> {
+/// Positions of `names` in `header`, or an error (made by `error`) naming the missing one and the file.
+fn positions(names: &[String], header: &[String], path: &Path, error: fn(&Path, String) -> Error) -> Result<Vec<usize>> {
     names
         .iter()
         .map(|name| {
             header
                 .iter()
                 .position(|column| column == name)
-                .ok_or_else(|| Error::csv(path, format!("missing column '{name}' (the file has: {})", header.join(", "))))
+                .ok_or_else(|| error(path, format!("missing column '{name}' (the file has: {})", header.join(", "))))
         })
         .collect()
 }
@@ -162,7 +162,7 @@ fn positions(names: &[String], header: &[String], path: &Path) -> Result<Vec<usi
 fn read_csv_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>]) -> Result<()> {
     let mut reader = csv_reader(path)?;
     let header = read_header(&mut reader, path)?;
-    let positions = positions(names, &header, path)?;
+    let positions = positions(names, &header, path, |path, message| Error::csv(path, message))?;
     let mut record = csv::StringRecord::new();
     let mut line = 1;
     loop {
@@ -179,7 +179,7 @@ fn read_csv_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>]) -> 
 
 fn parquet_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let file = File::open(path).map_err(|source| Error::io(path, source))?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|error| Error::csv(path, format!("not a readable Parquet file: {error}")))
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|error| Error::parquet(path, format!("not a readable Parquet file: {error}")))
 }
 
 /// An Arrow column of any numeric type as float32 values, or None for other types.
@@ -198,22 +198,22 @@ fn numeric_values(array: &ArrayRef) -> Option<Vec<f32>> {
 fn read_parquet_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>]) -> Result<()> {
     let builder = parquet_builder(path)?;
     let header: Vec<String> = builder.schema().fields().iter().map(|field| field.name().clone()).collect();
-    let wanted = positions(names, &header, path)?;
+    let wanted = positions(names, &header, path, |path, message| Error::parquet(path, message))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
     let reader =
-        builder.with_projection(mask).with_batch_size(PARQUET_BATCH).build().map_err(|error| Error::csv(path, error.to_string()))?;
+        builder.with_projection(mask).with_batch_size(PARQUET_BATCH).build().map_err(|error| Error::parquet(path, error.to_string()))?;
     let mut row = 0;
     for batch in reader {
-        let batch = batch.map_err(|error| Error::csv(path, format!("cannot read rows after row {row}: {error}")))?;
+        let batch = batch.map_err(|error| Error::parquet(path, format!("cannot read rows after row {row}: {error}")))?;
         for (name, column) in names.iter().zip(columns.iter_mut()) {
-            let array = batch.column_by_name(name).ok_or_else(|| Error::csv(path, format!("missing column '{name}'")))?;
+            let array = batch.column_by_name(name).ok_or_else(|| Error::parquet(path, format!("missing column '{name}'")))?;
             if let Some(index) = (0..array.len()).find(|&index| array.is_null(index)) {
-                return Err(Error::csv(path, format!("row {}, column '{name}': the value is missing (null)", row + index + 1)));
+                return Err(Error::parquet(path, format!("row {}, column '{name}': the value is missing (null)", row + index + 1)));
             }
             let values = numeric_values(array)
-                .ok_or_else(|| Error::csv(path, format!("column '{name}' holds {}, not numbers", array.data_type())))?;
+                .ok_or_else(|| Error::parquet(path, format!("column '{name}' holds {}, not numbers", array.data_type())))?;
             if let Some(index) = values.iter().position(|value| !value.is_finite()) {
-                return Err(Error::csv(
+                return Err(Error::parquet(
                     path,
                     format!("row {}, column '{name}': {} is not a finite number", row + index + 1, values[index]),
                 ));
@@ -235,7 +235,7 @@ pub fn write_columns(path: &Path, names: &[String], values: &Tensor) -> Result<(
 }
 
 fn write_parquet(path: &Path, names: &[String], values: &Tensor) -> Result<()> {
-    let fail = |error: parquet::errors::ParquetError| Error::csv(path, error.to_string());
+    let fail = |error: parquet::errors::ParquetError| Error::parquet(path, error.to_string());
     let fields: Vec<Field> = names.iter().map(|name| Field::new(name, DataType::Float32, false)).collect();
     let schema = Arc::new(Schema::new(fields));
     let properties =
@@ -251,7 +251,7 @@ fn write_parquet(path: &Path, names: &[String], values: &Tensor) -> Result<()> {
         let end = (start + PARQUET_ROW_GROUP).min(rows);
         let arrays: Vec<ArrayRef> =
             columns.iter().map(|column| Arc::new(Float32Array::from(column[start..end].to_vec())) as ArrayRef).collect();
-        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|error| Error::csv(path, error.to_string()))?;
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|error| Error::parquet(path, error.to_string()))?;
         writer.write(&batch).map_err(fail)?;
     }
     writer.close().map_err(fail)?;

@@ -78,6 +78,19 @@ pub struct ModelSpec {
     /// models (fitted on the training set; none: the network models standardised x).
     #[serde(default)]
     pub x_regression: Option<LinearRegression>,
+    /// An INN trained by likelihood models its padding and y outputs as Gaussian noise of these
+    /// widths; sampling draws them (none: zero padding and the exact y, as the paper samples).
+    #[serde(default)]
+    pub output_noise: Option<OutputNoise>,
+}
+
+/// Standard deviations of an INN's padding and y outputs around zero and the observed y.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OutputNoise {
+    /// Around the observed (standardised) y.
+    pub y: f64,
+    /// Around zero, in the padding columns of [z, pad, y].
+    pub pad: f64,
 }
 
 impl ModelSpec {
@@ -91,6 +104,7 @@ impl ModelSpec {
             y_scale: Standardiser::identity(dims.y as usize),
             x_bounds: None,
             x_regression: None,
+            output_noise: None,
         }
     }
 
@@ -105,6 +119,7 @@ impl ModelSpec {
             y_scale: Standardiser::identity(y as usize),
             x_bounds: None,
             x_regression: None,
+            output_noise: None,
         })
     }
 

@@ -10,9 +10,6 @@ use crate::error::Result;
 use crate::model::checkpoint::ProblemInfo;
 use crate::model::Bounds;
 
-/// The names of the sbibm tasks built in.
-pub const SBIBM_TASKS: [&str; 4] = ["two_moons", "gaussian_mixture", "slcp", "gaussian_linear"];
-
 /// Which sbibm task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
@@ -28,15 +25,12 @@ pub enum Task {
 }
 
 impl Task {
+    /// Every task built in.
+    pub const ALL: [Task; 4] = [Task::TwoMoons, Task::GaussianMixture, Task::Slcp, Task::GaussianLinear];
+
     /// The task of an sbibm name.
     pub fn named(name: &str) -> Option<Task> {
-        Some(match name {
-            "two_moons" => Task::TwoMoons,
-            "gaussian_mixture" => Task::GaussianMixture,
-            "slcp" => Task::Slcp,
-            "gaussian_linear" => Task::GaussianLinear,
-            _ => return None,
-        })
+        Task::ALL.into_iter().find(|task| task.name() == name)
     }
 
     /// The sbibm name.

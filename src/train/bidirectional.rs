@@ -1,11 +1,12 @@
-//! The paper's bidirectional training of the INN: L_y and L_z on the forward pass, L_x (and the
-//! reconstruction of x) on the inverse pass, gradients of both accumulated into one step.
+//! The paper's bidirectional training of the INN: L_y, L_z (and the likelihood L_ml) on the forward
+//! pass, L_x (and the reconstruction of x) on the inverse pass, gradients of both accumulated into one
+//! step. An inverse pass whose loss has weight zero is skipped.
 
 use tch::{Kind, Reduction, Tensor};
 
 use super::config::LossWeights;
 use super::objective::Objective;
-use crate::loss::mmd;
+use crate::loss::{mmd, negative_log_likelihood};
 use crate::model::Model;
 
 /// The bidirectional MMD objective.
@@ -29,23 +30,25 @@ pub fn inverse_ramp(progress: f64) -> f64 {
 
 impl Objective for Bidirectional {
     fn terms(&self) -> &'static [&'static str] {
-        &["l_y", "l_z", "l_x", "l_rec"]
+        &["l_y", "l_z", "l_x", "l_rec", "l_ml"]
     }
 
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, progress: f64) -> Tensor {
         let noisy_y = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
         let forward = self.forward_terms(model, x, &noisy_y);
-        (&forward.l_y + &forward.l_z).backward();
+        (&forward.l_y + &forward.l_z + &forward.l_ml).backward();
         let (l_x, l_rec) = self.inverse_terms(model, x, &noisy_y, &forward, inverse_ramp(progress));
-        (&l_x + &l_rec).backward();
-        Tensor::stack(&[forward.l_y, forward.l_z, l_x, l_rec], 0).detach()
+        if l_x.requires_grad() || l_rec.requires_grad() {
+            (&l_x + &l_rec).backward();
+        }
+        Tensor::stack(&[forward.l_y, forward.l_z, l_x, l_rec, forward.l_ml], 0).detach()
     }
 
     fn validation_loss(&self, model: &Model, x: &Tensor, y: &Tensor) -> Tensor {
         tch::no_grad(|| {
             let forward = self.forward_terms(model, x, y);
             let (l_x, l_rec) = self.inverse_terms(model, x, y, &forward, 1.0);
-            forward.l_y + forward.l_z + l_x + l_rec
+            forward.l_y + forward.l_z + forward.l_ml + l_x + l_rec
         })
     }
 }
@@ -54,6 +57,7 @@ impl Objective for Bidirectional {
 struct ForwardTerms {
     l_y: Tensor,
     l_z: Tensor,
+    l_ml: Tensor,
     /// x padded to the network's width.
     u: Tensor,
     /// The network's z.
@@ -61,29 +65,49 @@ struct ForwardTerms {
 }
 
 impl Bidirectional {
-    /// Forward: x → [z, pad, y]; L_y (with the padding pushed to zero) and L_z.
+    /// Forward: x → [z, pad, y]; L_y (with the padding pushed to zero), L_z and L_ml.
     fn forward_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor) -> ForwardTerms {
         let dims = model.spec.dims;
         let u = dims.pad_x(x, self.pad_noise);
-        let (v, _) = model.network.forward(&u, None);
+        let (v, log_det) = model.network.forward(&u, None);
         let (z, pad, predicted_y) = dims.split_zy(&v);
         let l_y = (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * self.weights.y;
         let prior_z = Tensor::randn(z.size(), (z.kind(), z.device()));
         let l_z =
             mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths) * self.weights.z;
-        ForwardTerms { l_y, l_z, u, z }
+        let l_ml = match self.weights.likelihood {
+            0.0 => Tensor::zeros([], (x.kind(), x.device())),
+            weight => self.negative_log_likelihood(&z, &pad, &(predicted_y - noisy_y), &log_det) * (weight / dims.total as f64),
+        };
+        ForwardTerms { l_y, l_z, l_ml, u, z }
+    }
+
+    /// Mean negative log-likelihood of the padded rows under the network, whose outputs are modelled
+    /// as z ~ N(0, I), padding ~ N(0, pad_noise²) and y ~ N(y_observed, y_noise²).
+    fn negative_log_likelihood(&self, z: &Tensor, pad: &Tensor, y_error: &Tensor, log_det: &Tensor) -> Tensor {
+        let standard_normal = Tensor::cat(&[z, &(pad / self.pad_noise), &(y_error / self.y_noise)], 1);
+        negative_log_likelihood(&standard_normal, log_det)
     }
 
     /// Inverse: fresh z with the observed y must give samples distributed like the prior of x (L_x,
     /// weighted by `ramp`); the network's own z must give back x (reconstruction).
     fn inverse_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor, forward: &ForwardTerms, ramp: f64) -> (Tensor, Tensor) {
         let dims = model.spec.dims;
-        let fresh = dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise);
-        let u_fresh = model.network.inverse_rows(&fresh, None);
-        let l_x = mmd(&dims.unpad_x(&u_fresh), x, &self.kernel_widths) * (self.weights.x * ramp);
-        let own = dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise);
-        let u_own = model.network.inverse_rows(&own, None);
-        let l_rec = u_own.mse_loss(&forward.u, Reduction::Mean) * self.weights.reconstruction;
+        let zero = || Tensor::zeros([], (x.kind(), x.device()));
+        let l_x = match self.weights.x * ramp {
+            0.0 => zero(),
+            weight => {
+                let fresh = dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise);
+                mmd(&dims.unpad_x(&model.network.inverse_rows(&fresh, None)), x, &self.kernel_widths) * weight
+            }
+        };
+        let l_rec = match self.weights.reconstruction {
+            0.0 => zero(),
+            weight => {
+                let own = dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise);
+                model.network.inverse_rows(&own, None).mse_loss(&forward.u, Reduction::Mean) * weight
+            }
+        };
         (l_x, l_rec)
     }
 }

@@ -50,6 +50,10 @@ pub struct LossWeights {
     pub x: f64,
     /// Reconstruction of x from the network's own [z, y].
     pub reconstruction: f64,
+    /// L_ml: negative log-likelihood of padded x through the forward pass, per dimension, with
+    /// z ~ N(0, I), the padding outputs ~ N(0, pad_noise²) and the y outputs ~ N(y, y_noise²).
+    #[serde(default)]
+    pub likelihood: f64,
 }
 
 /// Everything training needs besides the problem and the device.
@@ -80,7 +84,8 @@ pub struct TrainConfig {
     pub samples: i64,
     /// Draw fresh samples every step instead of a fixed training set.
     pub fresh: bool,
-    /// Train on exactly this many simulations (a fixed set, part of it held out), as in sbibm.
+    /// Train on exactly this many simulations (a fixed set, part of it held out), as in sbibm. Set it
+    /// with [`TrainConfig::use_simulations`], which also sets what was measured best for such budgets.
     #[serde(default)]
     pub simulations: Option<i64>,
     /// Share of the simulations held out to validate, with `simulations`.
@@ -141,6 +146,10 @@ pub const CINN_STEPS: u64 = 22_000;
 /// Steps of the `paper` preset (meant for a GPU).
 pub const PAPER_STEPS: u64 = 40_000;
 
+/// Most passes over the training set of a run on a fixed number of simulations (early stopping
+/// usually ends it first).
+pub const SIMULATIONS_MAX_EPOCHS: f64 = 150.0;
+
 /// The seed of runs that name none.
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -186,7 +195,7 @@ impl TrainConfig {
             patience: None,
             weight_average: None,
             stop: Stop { steps: Some(if model == ModelKind::Cinn { CINN_STEPS } else { INN_STEPS }), ..Stop::default() },
-            losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0 },
+            losses: LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0, likelihood: 0.0 },
             kernel_widths: TRAINING_WIDTHS.to_vec(),
             y_noise: 0.01,
             pad_noise: 0.01,
@@ -227,6 +236,29 @@ impl TrainConfig {
         config
     }
 
+    /// Trains on exactly `simulations` simulations, with the settings measured best for such budgets
+    /// (docs/experiments.md, "sbibm defaults"): batches of 50 (25 and ten blocks below 50 000, subnets
+    /// of one layer of 64 below 5000), stopping when the held-out loss has not improved for 50 epochs
+    /// (or after [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the regression and the weight average.
+    pub fn use_simulations(&mut self, simulations: i64) {
+        self.simulations = Some(simulations);
+        self.batch = 50;
+        self.patience = Some(50.0);
+        self.stop = Stop { epochs: Some(SIMULATIONS_MAX_EPOCHS), ..Stop::default() };
+        if self.model == ModelKind::Cinn {
+            self.regression = true;
+            self.weight_average = Some(0.999);
+        }
+        if simulations < 50_000 {
+            self.blocks = 10;
+            self.batch = 25;
+        }
+        if simulations < 5000 {
+            self.block.layers = 1;
+            self.block.hidden = 64;
+        }
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         let positive = |name: &str, value: f64| {
@@ -257,18 +289,22 @@ impl TrainConfig {
         if self.stop.budget.is_some_and(|budget| budget.is_zero()) {
             return Err(Error::invalid("--budget must be longer than zero"));
         }
-        let LossWeights { y, z, x, reconstruction } = self.losses;
+        let LossWeights { y, z, x, reconstruction, likelihood } = self.losses;
         for (name, value) in [
             ("--w-y", y),
             ("--w-z", z),
             ("--w-x", x),
-            ("the reconstruction weight", reconstruction),
+            ("--w-rec", reconstruction),
+            ("--w-ml", likelihood),
             ("--y-noise", self.y_noise),
             ("the padding noise", self.pad_noise),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(Error::invalid(format!("{name} must be a number of at least 0, not {value}")));
             }
+        }
+        if self.model == ModelKind::Inn && likelihood > 0.0 && (self.y_noise == 0.0 || self.pad_noise == 0.0) {
+            return Err(Error::invalid("--w-ml needs a --y-noise and a --pad-noise above 0 (they are the widths of its output densities)"));
         }
         if self.regression && self.model != ModelKind::Cinn {
             return Err(Error::invalid("--regression is for the cINN (--model cinn)"));

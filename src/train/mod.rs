@@ -18,7 +18,7 @@ pub use fit::{fit, Hooks, LogRecord, Resumed, Snapshot, TrainingData};
 
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
-use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, Standardiser};
+use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, OutputNoise, Standardiser};
 use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
 use crate::problem::default_inn_widths;
 use crate::problem::Problem;
@@ -64,6 +64,9 @@ pub fn new_model(
         }
         ModelKind::Cinn => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?,
     };
+    if config.model == ModelKind::Inn && config.losses.likelihood > 0.0 {
+        spec.output_noise = Some(OutputNoise { y: config.y_noise, pad: config.pad_noise });
+    }
     if config.bounded && config.model == ModelKind::Cinn {
         spec.x_bounds = bounds;
     }
