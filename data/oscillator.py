@@ -2,10 +2,11 @@
 """A damped oscillator, the example of training innfer on your own simulator's data.
 
 x = (amplitude, damping, frequency); y = the signal amplitude * exp(-damping * t) * cos(2 pi frequency t)
-at five times t = 0.2, 0.6, 1.0, 1.4, 1.8 s, each with Gaussian noise of standard deviation 0.1.
+at five times t = 0, 0.4, 0.8, 1.2, 1.6 s, each with Gaussian noise of standard deviation 0.1.
 Prior: amplitude ~ U(0.5, 2), damping ~ U(0.1, 1), frequency ~ U(0.5, 2) Hz.
-Sampled every 0.4 s, frequencies f and 2.5 - f give the same samples (aliasing), so the posterior of
-the frequency has two modes: the ill-posedness an INN is for.
+At t = 0.4 k, cos(2 pi (2.5 - f) t) = cos(2 pi k - 2 pi f t) = cos(2 pi f t): frequencies f and
+2.5 - f give exactly the same samples (aliasing), and both lie in the prior, so the posterior of the
+frequency has two modes, mirror images about 1.25 Hz: the ill-posedness an INN is for.
 
     python3 oscillator.py generate N [SEED] > pairs.csv   # N pairs drawn from the prior
     python3 oscillator.py < x.csv > y.csv                  # the simulator protocol of innfer
@@ -20,7 +21,7 @@ import random
 import sys
 
 X_NAMES = ["amplitude", "damping", "frequency"]
-TIMES = [0.2, 0.6, 1.0, 1.4, 1.8]
+TIMES = [0.0, 0.4, 0.8, 1.2, 1.6]
 Y_NAMES = [f"s{k}" for k in range(1, len(TIMES) + 1)]
 NOISE = 0.1
 PRIOR = {"amplitude": (0.5, 2.0), "damping": (0.1, 1.0), "frequency": (0.5, 2.0)}

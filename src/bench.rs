@@ -18,7 +18,7 @@ use crate::train::bidirectional::Bidirectional;
 use crate::train::fit::optimisation_step;
 use crate::train::likelihood::MaximumLikelihood;
 use crate::train::objective::Objective;
-use crate::train::{LossWeights, Preset, TrainConfig};
+use crate::train::{objective_for, LossWeights, Preset, TrainConfig};
 
 /// One measured quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,15 +144,23 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
     on_progress("INN training");
     let inn = Model::new(ModelSpec::inn(Dims::new(4, 2, 2, 6)?, 6, kinematics_block(), 1), device)?;
     let objective = Bidirectional {
-        weights: LossWeights { y: 30.0, z: 300.0, x: 400.0, reconstruction: 3.0, likelihood: 0.0 },
+        weights: LossWeights { y: 30.0, ..LossWeights::PAPER },
         y_noise: 0.01,
         pad_noise: 0.01,
         kernel_widths: crate::loss::TRAINING_WIDTHS.to_vec(),
     };
     let steps = training_rate(&inn, &objective, batch, 20, repeats)?;
-    let config = "kinematics, 6 GLOW blocks, subnets 2×128, width 6, batch 500";
+    let config = "kinematics, the paper's losses, 6 GLOW blocks, subnets 2×128, width 6, batch 500";
     record("INN training", steps, "steps/s", config);
     record("INN training", steps * batch as f64, "samples/s", config);
+    let preset = TrainConfig::preset("kinematics", ModelKind::Inn, Preset::Quick);
+    let inn = Model::new(ModelSpec::inn(Dims::new(4, 2, 2, 6)?, preset.blocks, preset.block, 1), device)?;
+    let steps = training_rate(&inn, objective_for(&preset).as_ref(), preset.batch, 20, repeats)?;
+    let config = format!(
+        "the quick preset's kinematics INN (likelihood, {} GLOW blocks, subnets {}×{}, batch {})",
+        preset.blocks, preset.block.layers, preset.block.hidden, preset.batch
+    );
+    record("INN training by likelihood", steps, "steps/s", &config);
 
     on_progress("cINN training");
     let cinn = Model::new(ModelSpec::cinn(4, 2, 6, kinematics_block(), 1)?, device)?;

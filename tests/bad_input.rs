@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
+mod common;
+use common::innfer;
 
 /// A tiny trained kinematics run and a gmm run, shared by the cases.
 fn runs() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
@@ -25,12 +26,6 @@ fn runs() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
         let gmm = train("gmm");
         (folder, kinematics, gmm)
     })
-}
-
-fn innfer() -> Command {
-    let mut command = Command::cargo_bin("innfer").unwrap();
-    command.env("RUST_BACKTRACE", "1").args(["--threads", "1", "--device", "cpu"]);
-    command
 }
 
 /// A file with `contents` in a fresh folder.

@@ -1,17 +1,13 @@
 //! The binary's global behaviour: version, device selection, errors without panics.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn innfer() -> Command {
-    let mut command = Command::cargo_bin("innfer").unwrap();
-    command.env("RUST_BACKTRACE", "1").args(["--threads", "1"]);
-    command
-}
+mod common;
+use common::innfer_binary;
 
 #[test]
 fn version_names_libtorch_and_cuda() {
-    innfer()
+    innfer_binary()
         .arg("--version")
         .assert()
         .success()
@@ -23,7 +19,7 @@ fn cuda_without_a_gpu_exits_2_with_one_line() {
     if tch::Cuda::device_count() > 0 {
         return; // Only meaningful where libtorch sees no GPU (CI).
     }
-    let output = innfer().args(["--device", "cuda"]).output().unwrap();
+    let output = innfer_binary().args(["--device", "cuda"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -34,7 +30,7 @@ fn cuda_without_a_gpu_exits_2_with_one_line() {
 
 #[test]
 fn unknown_device_is_a_usage_error() {
-    innfer()
+    innfer_binary()
         .args(["--device", "gpu"])
         .assert()
         .code(2)
@@ -43,7 +39,7 @@ fn unknown_device_is_a_usage_error() {
 
 #[test]
 fn help_explains_the_global_options() {
-    innfer()
+    innfer_binary()
         .arg("--help")
         .assert()
         .success()

@@ -3,15 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt;
 
-fn innfer() -> Command {
-    let mut command = Command::cargo_bin("innfer").unwrap();
-    let threads = std::env::var("INNFER_TEST_THREADS").unwrap_or_else(|_| "1".into());
-    command.args(["--threads", &threads, "--device", "cpu"]);
-    command
-}
+mod common;
+use common::innfer;
+use innfer::io::dataset::DataFiles;
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,14 +46,14 @@ fn oscillator_example_end_to_end() {
 
     let samples = folder.path().join("post.csv");
     innfer()
-        .args(["sample", "--run", run.to_str().unwrap(), "--y", "0.5,-0.3,0.2,0.1,-0.1", "--n", "500", "--resimulate", "--out"])
+        .args(["sample", "--run", run.to_str().unwrap(), "--y", "1.2,-0.45,-0.6,0.81,-0.14", "--n", "500", "--resimulate", "--out"])
         .arg(&samples)
         .assert()
         .success()
         .stderr(predicates::str::contains(format!("the run's own command, which will run on this machine: {}", oscillator_simulator())));
     assert_eq!(csv_header(&samples), "obs,amplitude,damping,frequency,s1_hat,s2_hat,s3_hat,s4_hat,s5_hat");
     innfer()
-        .args(["sample", "--run", run.to_str().unwrap(), "--y", "0.5,-0.3,0.2,0.1,-0.1", "--n", "5", "--resimulate", "--out"])
+        .args(["sample", "--run", run.to_str().unwrap(), "--y", "1.2,-0.45,-0.6,0.81,-0.14", "--n", "5", "--resimulate", "--out"])
         .arg(folder.path().join("never.csv"))
         .args(["--simulator", "sleep 20", "--simulator-timeout", "500ms"])
         .assert()
@@ -113,6 +109,19 @@ fn parquet_shards_train_and_resume() {
         .arg(&run)
         .assert()
         .success();
+}
+
+/// Parquet written by pyarrow (float64 and int64 columns, snappy, two row groups per shard) reads as
+/// the values pyarrow itself reads from it (`tests/data/pyarrow-shards-values.csv`, written by
+/// `make_pyarrow_shards.py`), row by row and in shard order.
+#[test]
+fn pyarrow_shards_read_value_by_value() {
+    let names = ["a", "b", "y"].map(String::from);
+    let data = repository().join("tests/data");
+    let shards = DataFiles::resolve(&format!("{}/pyarrow-shards/*.parquet", data.display())).unwrap().read(&names).unwrap();
+    let values = DataFiles::resolve(data.join("pyarrow-shards-values.csv").to_str().unwrap()).unwrap().read(&names).unwrap();
+    assert_eq!(shards.size(), [600, 3]);
+    assert!(shards.equal(&values), "largest difference {}", (&shards - &values).abs().max().double_value(&[]));
 }
 
 /// The kinematics forward process as an external simulator agrees with the built-in one.

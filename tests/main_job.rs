@@ -1,6 +1,7 @@
 //! The main job on a tiny budget: every promised file, pictures of the right size, `plot` redraws them.
 
-use assert_cmd::Command;
+mod common;
+use common::innfer;
 use predicates::prelude::*;
 
 const PICTURES: [(&str, u32, u32); 5] = [
@@ -15,9 +16,8 @@ const PICTURES: [(&str, u32, u32); 5] = [
 fn main_job_writes_everything_and_plot_redraws_it() {
     let folder = tempfile::tempdir().unwrap();
     let out = folder.path().join("demo");
-    Command::cargo_bin("innfer")
-        .unwrap()
-        .args(["--threads", "1", "--device", "cpu", "--steps", "20", "--abc-draws", "2e5", "--out"])
+    innfer()
+        .args(["--steps", "20", "--abc-draws", "2e5", "--out"])
         .arg(&out)
         .assert()
         .success()
@@ -53,19 +53,13 @@ fn main_job_writes_everything_and_plot_redraws_it() {
         drawn.push(std::fs::read(out.join(file)).unwrap());
         std::fs::remove_file(out.join(file)).unwrap();
     }
-    Command::cargo_bin("innfer").unwrap().args(["plot", "--run"]).arg(&out).assert().success();
+    innfer().args(["plot", "--run"]).arg(&out).assert().success();
     for ((file, _, _), before) in PICTURES.iter().zip(drawn) {
         assert_eq!(std::fs::read(out.join(file)).unwrap(), before, "{file} differs when redrawn from the CSVs");
     }
 
     // The main job never overwrites a finished run.
-    Command::cargo_bin("innfer")
-        .unwrap()
-        .args(["--device", "cpu", "--out"])
-        .arg(&out)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not empty"));
+    innfer().args(["--out"]).arg(&out).assert().code(1).stderr(predicate::str::contains("not empty"));
 }
 
 /// Ctrl-C during the first training ends the main job: no later stage runs on an untrained model,

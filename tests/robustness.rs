@@ -4,14 +4,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt;
 
-fn innfer() -> Command {
-    let mut command = Command::cargo_bin("innfer").unwrap();
-    command.args(["--threads", "1", "--device", "cpu"]);
-    command
-}
+mod common;
+use common::innfer;
 
 const TINY: [&str; 10] = ["--samples", "2000", "--batch", "100", "--hidden", "16", "--blocks", "2", "--layers", "1"];
 

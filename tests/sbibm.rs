@@ -65,12 +65,11 @@ fn two_moons_from_a_thousand_simulations() {
     std::fs::write(&observations_file, observations.lines().take(3).collect::<Vec<_>>().join("\n") + "\n").unwrap();
 
     let run = folder.path().join("run");
-    let innfer = || {
-        let mut command = assert_cmd::Command::cargo_bin("innfer").unwrap();
-        command.args(["--threads", "1", "--device", "cpu"]);
-        command
-    };
-    innfer().args(["train", "--problem", "two_moons", "--model", "cinn", "--simulations", "1e3", "--out"]).arg(&run).assert().success();
+    common::innfer()
+        .args(["train", "--problem", "two_moons", "--model", "cinn", "--simulations", "1e3", "--out"])
+        .arg(&run)
+        .assert()
+        .success();
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["training"]["settings"]["simulations"], 1000);
     assert_eq!(manifest["training"]["settings"]["batch"], 25);
@@ -79,7 +78,7 @@ fn two_moons_from_a_thousand_simulations() {
     assert_eq!(manifest["model"]["x_bounds"]["columns"], serde_json::json!([[-1.0, 1.0], [-1.0, 1.0]]), "the prior's box");
     assert!(manifest["model"]["x_regression"].is_object(), "the regression is on with --simulations");
     assert!(manifest["training"]["best_validation"]["step"].as_u64().is_some());
-    innfer()
+    common::innfer()
         .args(["eval", "--run", run.to_str().unwrap(), "--metric", "c2st", "--observations", observations_file.to_str().unwrap()])
         .args(["--reference", reference_file.to_str().unwrap()])
         .assert()
@@ -102,12 +101,7 @@ fn gaussian_linear_from_a_thousand_simulations_with_the_regression() {
     common::few_threads();
     let folder = tempfile::tempdir().unwrap();
     let run = folder.path().join("run");
-    let innfer = || {
-        let mut command = assert_cmd::Command::cargo_bin("innfer").unwrap();
-        command.args(["--threads", "1", "--device", "cpu"]);
-        command
-    };
-    innfer()
+    common::innfer()
         .args(["train", "--problem", "gaussian_linear", "--model", "cinn", "--simulations", "1e3", "--regression", "true"])
         .args(["--average", "0"])
         .arg("--out")
@@ -120,7 +114,7 @@ fn gaussian_linear_from_a_thousand_simulations_with_the_regression() {
     let y: Vec<f64> = (0..10).map(|index| 0.3 * ((index as f64) - 4.5) / 4.5).collect();
     let text: Vec<String> = y.iter().map(f64::to_string).collect();
     let samples = folder.path().join("posterior.csv");
-    innfer()
+    common::innfer()
         .args(["sample", "--run", run.to_str().unwrap(), "--n", "20000", "--y", &text.join(","), "--out"])
         .arg(&samples)
         .assert()

@@ -19,7 +19,7 @@ use innfer::train::{fit, Hooks, LossWeights, Preset, Snapshot, Stop, TrainConfig
 use tch::{Device, Kind, Tensor};
 
 fn weights() -> LossWeights {
-    LossWeights { y: 3.0, z: 300.0, x: 400.0, reconstruction: 3.0, likelihood: 0.0 }
+    LossWeights::PAPER
 }
 
 /// Trains `steps` Adam steps on one fixed batch; returns the first and last values of each term.
@@ -56,7 +56,7 @@ fn bidirectional_steps_lower_the_forward_fit() {
     let model = Model::new(spec, Device::Cpu).unwrap();
     let objective =
         Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
-    assert_eq!(objective.terms(), ["l_y", "l_z", "l_x", "l_rec"]);
+    assert_eq!(objective.terms(), ["l_y", "l_z", "l_x", "l_rec", "l_ml"]);
     let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 40);
     assert!(last[0] < 0.9 * first[0], "l_y {} → {}", first[0], last[0]);
     assert!(last.iter().all(|v| v.is_finite()));

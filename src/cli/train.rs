@@ -9,7 +9,7 @@ use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
-use innfer::train::{self, LogRecord, Preset, RunOutput, Stop, TrainConfig};
+use innfer::train::{self, LogRecord, LossSet, Preset, RunOutput, Stop, TrainConfig};
 
 use super::problem_args::ProblemArgs;
 use super::{progress, run_folder, Context};
@@ -27,7 +27,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
-    /// inn: the paper's bidirectional INN (MMD losses); cinn: conditional INN (maximum likelihood).
+    /// inn: the paper's INN, x ↔ [z, y] (trained by likelihood, or with its MMD losses: --losses);
+    /// cinn: conditional INN (maximum likelihood).
     #[arg(long, default_value = "inn")]
     pub model: ModelKind,
 
@@ -163,6 +164,10 @@ pub struct Knobs {
     /// Width of the INN's latent z.
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
     pub z_width: Option<i64>,
+    /// The INN's losses: likelihood (L_ml alone, the presets) or paper (the paper's MMD training:
+    /// L_y 3, L_z 300, L_x 400, reconstruction 3); the --w-* options then change single weights.
+    #[arg(long, value_name = "SET")]
+    pub losses: Option<LossSet>,
     /// Weight of L_y (forward fit).
     #[arg(long)]
     pub w_y: Option<f64>,
@@ -219,6 +224,9 @@ impl Knobs {
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);
         set(&mut config.block.clamp, self.clamp);
+        if let Some(set) = self.losses {
+            config.losses = set.weights();
+        }
         set(&mut config.losses.y, self.w_y);
         set(&mut config.losses.z, self.w_z);
         set(&mut config.losses.x, self.w_x);

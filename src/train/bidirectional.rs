@@ -1,6 +1,6 @@
 //! The paper's bidirectional training of the INN: L_y, L_z (and the likelihood L_ml) on the forward
 //! pass, L_x (and the reconstruction of x) on the inverse pass, gradients of both accumulated into one
-//! step. An inverse pass whose loss has weight zero is skipped.
+//! step. A term of weight zero is not computed (nor its inverse pass).
 
 use tch::{Kind, Reduction, Tensor};
 
@@ -36,11 +36,9 @@ impl Objective for Bidirectional {
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, progress: f64) -> Tensor {
         let noisy_y = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
         let forward = self.forward_terms(model, x, &noisy_y);
-        (&forward.l_y + &forward.l_z + &forward.l_ml).backward();
+        backward_if_weighted(&forward.l_y + &forward.l_z + &forward.l_ml);
         let (l_x, l_rec) = self.inverse_terms(model, x, &noisy_y, &forward, inverse_ramp(progress));
-        if l_x.requires_grad() || l_rec.requires_grad() {
-            (&l_x + &l_rec).backward();
-        }
+        backward_if_weighted(&l_x + &l_rec);
         Tensor::stack(&[forward.l_y, forward.l_z, l_x, l_rec, forward.l_ml], 0).detach()
     }
 
@@ -50,6 +48,13 @@ impl Objective for Bidirectional {
             let (l_x, l_rec) = self.inverse_terms(model, x, y, &forward, 1.0);
             forward.l_y + forward.l_z + forward.l_ml + l_x + l_rec
         })
+    }
+}
+
+/// Back-propagates a sum of terms unless all of them had weight zero (and so no graph).
+fn backward_if_weighted(loss: Tensor) {
+    if loss.requires_grad() {
+        loss.backward();
     }
 }
 
@@ -71,12 +76,20 @@ impl Bidirectional {
         let u = dims.pad_x(x, self.pad_noise);
         let (v, log_det) = model.network.forward(&u, None);
         let (z, pad, predicted_y) = dims.split_zy(&v);
-        let l_y = (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * self.weights.y;
-        let prior_z = Tensor::randn(z.size(), (z.kind(), z.device()));
-        let l_z =
-            mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths) * self.weights.z;
+        let zero = || Tensor::zeros([], (x.kind(), x.device()));
+        let l_y = match self.weights.y {
+            0.0 => zero(),
+            weight => (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * weight,
+        };
+        let l_z = match self.weights.z {
+            0.0 => zero(),
+            weight => {
+                let prior_z = Tensor::randn(z.size(), (z.kind(), z.device()));
+                mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths) * weight
+            }
+        };
         let l_ml = match self.weights.likelihood {
-            0.0 => Tensor::zeros([], (x.kind(), x.device())),
+            0.0 => zero(),
             weight => self.negative_log_likelihood(&z, &pad, &(predicted_y - noisy_y), &log_det) * (weight / dims.total as f64),
         };
         ForwardTerms { l_y, l_z, l_ml, u, z }

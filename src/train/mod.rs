@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 
 use tch::{Device, Tensor};
 
-pub use config::{LossWeights, Preset, Stop, TrainConfig};
+pub use config::{LossSet, LossWeights, Preset, Stop, TrainConfig};
 pub use fit::{fit, Hooks, LogRecord, Resumed, Snapshot, TrainingData};
 
 use crate::error::{Error, Result};

@@ -4,10 +4,29 @@
 use innfer::model::{Activation, BlockConfig, CouplingKind, Model};
 use tch::Tensor;
 
+/// The innfer binary with the tests' thread count (`INNFER_TEST_THREADS`, default 1) and
+/// `RUST_BACKTRACE=1`, so that a panic would show its stack trace, which the tests refuse.
+pub fn innfer_binary() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("innfer").unwrap();
+    command.env("RUST_BACKTRACE", "1").args(["--threads", &test_threads().to_string()]);
+    command
+}
+
+/// [`innfer_binary`] on the CPU.
+pub fn innfer() -> assert_cmd::Command {
+    let mut command = innfer_binary();
+    command.args(["--device", "cpu"]);
+    command
+}
+
+/// Threads per test: `INNFER_TEST_THREADS`, default 1.
+pub fn test_threads() -> i32 {
+    std::env::var("INNFER_TEST_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1)
+}
+
 /// Few libtorch threads per test: CI has two cores and runs tests in parallel.
 pub fn few_threads() {
-    let threads = std::env::var("INNFER_TEST_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1);
-    tch::set_num_threads(threads);
+    tch::set_num_threads(test_threads());
 }
 
 /// A block configuration small enough for tests.

@@ -1,4 +1,5 @@
-//! The conditional INN fitted to a known conditional Gaussian x | y ~ N(A·y, Σ).
+//! Known posteriors: the conditional INN fitted to a conditional Gaussian x | y ~ N(A·y, Σ), and the
+//! INN trained by likelihood to a deterministic linear forward process.
 
 mod common;
 
@@ -6,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use common::few_threads;
 use innfer::model::checkpoint::ProblemInfo;
-use innfer::model::{Activation, BlockConfig, CouplingKind, Model, ModelKind};
+use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec, OutputNoise};
 use innfer::problem::Problem;
 use innfer::sample::posterior;
 use innfer::train::{fit, new_model, objective_for, Hooks, Preset, Snapshot, Stop, TrainConfig, TrainingData};
@@ -49,37 +50,35 @@ impl Problem for LinearGaussian {
     }
 }
 
-#[test]
-fn fits_a_known_conditional_gaussian() {
+/// A model of `kind` trained by likelihood on 20 000 draws of `problem` for 1500 steps.
+fn fitted(problem: &dyn Problem, kind: ModelKind, y_noise: f64) -> Model {
     few_threads();
     tch::manual_seed(20);
-    let mut config = TrainConfig::preset("linear-gaussian", ModelKind::Cinn, Preset::Quick);
+    let mut config = TrainConfig::preset("linear-gaussian", kind, Preset::Quick);
     config.block = BlockConfig { coupling: CouplingKind::Glow, hidden: 32, layers: 2, activation: Activation::Relu, clamp: 2.0 };
     config.blocks = 4;
     config.batch = 256;
     config.lr = 3e-3;
-    config.y_noise = 0.0;
+    config.y_noise = y_noise;
+    config.pad_noise = y_noise;
     config.standardise = false;
+    config.bounded = false;
+    config.weight_average = None;
     config.samples = 20_000;
     config.stop = Stop { steps: Some(1500), ..Stop::default() };
-    let problem = LinearGaussian;
     let (x, y) = problem.sample_joint(config.samples, Device::Cpu).unwrap();
     let shape = (problem.inn_widths(), problem.x_bounds());
     let mut model = new_model(&config, &problem.info(), shape, (&x, &y), Device::Cpu).unwrap();
     let stop = AtomicBool::new(false);
     let hooks = Hooks { stop: &stop, on_log: &mut |_| Ok(()), on_checkpoint: &mut |_: &Snapshot| Ok(()) };
     fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y, validation: None }, &config, None, hooks).unwrap();
+    model
+}
 
-    // Held-out negative log-likelihood (without the constant): the true value is 1 + ½·log det Σ.
-    let (x, y) = problem.sample_joint(50_000, Device::Cpu).unwrap();
-    let (z, log_det) = tch::no_grad(|| model.network.forward(&x, Some(&y)));
-    let nll = innfer::loss::negative_log_likelihood(&z, &log_det).double_value(&[]);
-    let truth = 1.0 + 0.5 * 0.01f64.ln();
-    assert!((nll - truth).abs() < 0.05, "held-out NLL {nll:.4}, true {truth:.4}");
-
-    // Posterior samples for y* = (1, −1): mean A·y* = (0.5, −1.1), covariance Σ.
+/// Posterior samples for y* = (1, −1) have mean A·y* = (0.5, −1.1) and covariance Σ.
+fn assert_posterior_is_known(model: &Model) {
     let target = Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2]);
-    let (samples, _) = posterior(&model, &target, 40_000).unwrap();
+    let (samples, _) = posterior(model, &target, 40_000).unwrap();
     let mean = Vec::<f64>::try_from(samples.mean_dim(0, false, Kind::Double)).unwrap();
     for (got, want) in mean.iter().zip([0.5, -1.1]) {
         assert!((got - want).abs() < 0.05, "mean {mean:?}");
@@ -88,6 +87,78 @@ fn fits_a_known_conditional_gaussian() {
     let covariance = Vec::<f64>::try_from(centred.tr().matmul(&centred).view([-1]) / 40_000.0).unwrap();
     for (got, want) in covariance.iter().zip([0.25, 0.15, 0.15, 0.13]) {
         assert!((got - want).abs() < 0.025, "covariance {covariance:?}");
+    }
+}
+
+#[test]
+fn cinn_fits_a_known_conditional_gaussian() {
+    let model = fitted(&LinearGaussian, ModelKind::Cinn, 0.0);
+    // Held-out negative log-likelihood (without the constant): the true value is 1 + ½·log det Σ.
+    let (x, y) = LinearGaussian.sample_joint(50_000, Device::Cpu).unwrap();
+    let (z, log_det) = tch::no_grad(|| model.network.forward(&x, Some(&y)));
+    let nll = innfer::loss::negative_log_likelihood(&z, &log_det).double_value(&[]);
+    let truth = 1.0 + 0.5 * 0.01f64.ln();
+    assert!((nll - truth).abs() < 0.05, "held-out NLL {nll:.4}, true {truth:.4}");
+    assert_posterior_is_known(&model);
+}
+
+/// x ~ N(0, I₂); y = x1 + x2, exactly: the posterior of x given y lies on the line x1 + x2 = y, around
+/// (y/2, y/2): (x1 − x2)/√2 is independent of y, so its variance stays 1.
+struct LinearSum;
+
+impl Problem for LinearSum {
+    fn info(&self) -> ProblemInfo {
+        ProblemInfo {
+            name: "linear-sum".into(),
+            options: Default::default(),
+            x_names: vec!["x1".into(), "x2".into()],
+            y_names: vec!["y".into()],
+        }
+    }
+    fn sample_prior(&self, n: i64, device: Device) -> Tensor {
+        Tensor::randn([n, 2], (Kind::Float, device))
+    }
+    fn simulate(&self, x: &Tensor) -> innfer::Result<Tensor> {
+        Ok(x.sum_dim_intlist(1, true, Kind::Float))
+    }
+    fn inn_widths(&self) -> (i64, i64) {
+        (1, 2)
+    }
+}
+
+/// The paper's INN (x ↔ [z, y]) trained by likelihood alone is the posterior of a deterministic
+/// forward process: sampling draws its output noise and gives the known posterior.
+#[test]
+fn inn_trained_by_likelihood_fits_a_known_posterior() {
+    let model = fitted(&LinearSum, ModelKind::Inn, 0.05);
+    assert_eq!(model.spec.output_noise, Some(OutputNoise { y: 0.05, pad: 0.05 }));
+    let (samples, _) = posterior(&model, &Tensor::from_slice(&[1.0f32]).view([1, 1]), 40_000).unwrap();
+    let samples = samples.to_kind(Kind::Double);
+    let (x1, x2) = (samples.select(1, 0), samples.select(1, 1));
+    // On the line (off it by the output noise 0.05, and what the fit leaves), centred on (½, ½).
+    let off_line = (&x1 + &x2 - 1.0).square().mean(Kind::Double).sqrt().double_value(&[]);
+    assert!(off_line < 0.1, "rms distance from x1 + x2 = 1: {off_line}");
+    let mean = Vec::<f64>::try_from(samples.mean_dim(0, false, Kind::Double)).unwrap();
+    assert!(mean.iter().all(|got| (got - 0.5).abs() < 0.05), "mean {mean:?}");
+    let along = ((&x1 - &x2) / 2f64.sqrt()).var(true).double_value(&[]);
+    assert!((along - 1.0).abs() < 0.05, "variance along the line {along}");
+}
+
+/// Sampling an INN trained by likelihood draws the output noises of its spec: with blocks that are
+/// still the identity and identity permutations, x = [z, ŷ] with ŷ ~ N(y*, σ_y²).
+#[test]
+fn inn_sampling_draws_the_output_noise() {
+    few_threads();
+    let block = BlockConfig { coupling: CouplingKind::Glow, hidden: 8, layers: 1, activation: Activation::Relu, clamp: 2.0 };
+    let mut spec = ModelSpec::inn(Dims::new(2, 1, 1, 2).unwrap(), 2, block, 1);
+    spec.network.permutations = vec![vec![0, 1]; 2];
+    spec.output_noise = Some(OutputNoise { y: 0.3, pad: 0.05 });
+    let model = Model::new(spec, Device::Cpu).unwrap();
+    let (samples, _) = posterior(&model, &Tensor::from_slice(&[0.7f32]).view([1, 1]), 40_000).unwrap();
+    let mean = Vec::<f64>::try_from(samples.mean_dim(0, false, Kind::Double)).unwrap();
+    let deviation = Vec::<f64>::try_from(samples.to_kind(Kind::Double).std_dim(0, true, false)).unwrap();
+    for (got, want) in mean.iter().zip([0.0, 0.7]).chain(deviation.iter().zip([1.0, 0.3])) {
+        assert!((got - want).abs() < 0.02, "mean {mean:?}, standard deviation {deviation:?}");
     }
 }
 
