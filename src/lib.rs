@@ -4,7 +4,6 @@
 //! invertible networks) → [`loss`] → [`train`] → [`sample`] (posteriors).
 
 pub mod abc;
-pub mod bench;
 pub mod device;
 pub mod error;
 pub mod eval;
@@ -16,7 +15,6 @@ pub mod problem;
 pub mod runtime;
 pub mod sample;
 pub mod seeding;
-pub mod showcase;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! The `innfer` binary: parses the command line and dispatches; errors become one `error:` line.
 
+mod app;
 mod cli;
 
 use std::process::ExitCode;

@@ -88,7 +88,7 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
     let observations = y.size()[0];
     let indices = Tensor::arange(observations, (Kind::Int64, device));
     match &model.spec.x_bounds {
-        Some(bounds) => draw_inside(model, &y, bounds, (&indices, n)),
+        Some(bounds) => draw_inside(model, &y, bounds, &indices, n),
         None => {
             let obs = indices.repeat_interleave_self_int(n, 0, None);
             Ok((draw(model, &y, &obs), obs))
@@ -98,7 +98,7 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
 
 /// `n` posterior samples inside `bounds` for each of the standardised observations `y` (numbered by
 /// `indices`), grouped by observation: draws, keeps those inside, and draws again for the rest.
-fn draw_inside(model: &Model, y: &Tensor, bounds: &Bounds, (indices, n): (&Tensor, i64)) -> Result<(Tensor, Tensor)> {
+fn draw_inside(model: &Model, y: &Tensor, bounds: &Bounds, indices: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
     let (observations, device) = (indices.size()[0], indices.device());
     let (mut kept, mut kept_obs) = (Vec::new(), Vec::new());
     let mut missing = Tensor::full([observations], n, (Kind::Int64, device));

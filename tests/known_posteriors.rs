@@ -10,7 +10,7 @@ use innfer::model::checkpoint::ProblemInfo;
 use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec, OutputNoise};
 use innfer::problem::Problem;
 use innfer::sample::posterior;
-use innfer::train::{fit, new_model, objective_for, Hooks, Preset, Snapshot, Stop, TrainConfig, TrainingData};
+use innfer::train::{fit, new_model, objective_for, Hooks, ModelBasis, Preset, Snapshot, Stop, TrainConfig, TrainingData};
 use tch::{Device, Kind, Tensor};
 
 const A: [f32; 4] = [1.0, 0.5, -0.3, 0.8];
@@ -67,8 +67,9 @@ fn fitted(problem: &dyn Problem, kind: ModelKind, y_noise: f64) -> Model {
     config.samples = 20_000;
     config.stop = Stop { steps: Some(1500), ..Stop::default() };
     let (x, y) = problem.sample_joint(config.samples, Device::Cpu).unwrap();
-    let shape = (problem.inn_widths(), problem.x_bounds());
-    let mut model = new_model(&config, &problem.info(), shape, (&x, &y), Device::Cpu).unwrap();
+    let info = problem.info();
+    let basis = ModelBasis { info: &info, default_inn_widths: problem.inn_widths(), bounds: problem.x_bounds(), x: &x, y: &y };
+    let mut model = new_model(&config, basis, Device::Cpu).unwrap();
     let stop = AtomicBool::new(false);
     let hooks = Hooks { stop: &stop, on_log: &mut |_| Ok(()), on_checkpoint: &mut |_: &Snapshot| Ok(()) };
     fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y, validation: None }, &config, None, hooks).unwrap();

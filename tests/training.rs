@@ -12,7 +12,7 @@ use innfer::problem::kinematics::Kinematics;
 use innfer::problem::Problem;
 use innfer::train::adam::{AdamConfig, FlatAdam};
 use innfer::train::bidirectional::Bidirectional;
-use innfer::train::fit::optimisation_step;
+use innfer::train::fit::{optimisation_step, Update};
 use innfer::train::likelihood::MaximumLikelihood;
 use innfer::train::objective::Objective;
 use innfer::train::{fit, Hooks, LossWeights, Preset, Snapshot, Stop, TrainConfig, TrainingData};
@@ -28,7 +28,7 @@ fn steps_on_a_batch(model: &Model, objective: &dyn Objective, x: &Tensor, y: &Te
     let mut optimiser = FlatAdam::new(&model.vars.trainable_variables(), adam).unwrap();
     let mut values = Vec::new();
     for _ in 0..steps {
-        let (terms, _) = optimisation_step(&mut optimiser, model, objective, (x, y), 1.0, (1e-3, f64::INFINITY));
+        let (terms, _) = optimisation_step(&mut optimiser, model, objective, x, y, 1.0, Update { lr: 1e-3, clip: f64::INFINITY });
         values.push(Vec::<f64>::try_from(terms.to_kind(Kind::Double)).unwrap());
     }
     (values[0].clone(), values[steps - 1].clone())
@@ -60,6 +60,30 @@ fn bidirectional_steps_lower_the_forward_fit() {
     let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 40);
     assert!(last[0] < 0.9 * first[0], "l_y {} → {}", first[0], last[0]);
     assert!(last.iter().all(|v| v.is_finite()));
+}
+
+/// L_x is ramped up over training: on the same batch and the same random draws, its value at the
+/// start is 2·0.002 of its value at the end, and the other terms do not change.
+#[test]
+fn the_inverse_loss_is_ramped_up() {
+    let _serial = serial();
+    few_threads();
+    tch::manual_seed(12);
+    let (x, y) = Kinematics.sample_joint(128, Device::Cpu).unwrap();
+    let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 2, small_block(CouplingKind::Glow), 1);
+    let model = Model::new(spec, Device::Cpu).unwrap();
+    let objective =
+        Bidirectional { weights: weights(), y_noise: 0.01, pad_noise: 0.01, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let terms_at = |progress: f64| {
+        tch::manual_seed(13);
+        Vec::<f64>::try_from(objective.backward(&model, &x, &y, progress).to_kind(Kind::Double)).unwrap()
+    };
+    let (start, end) = (terms_at(0.0), terms_at(1.0));
+    assert!(end[2] > 0.0);
+    assert!((start[2] / end[2] - 0.004).abs() < 1e-6, "L_x at the start {} and at the end {}", start[2], end[2]);
+    for term in [0, 1, 3] {
+        assert_eq!(start[term], end[term], "term {term}");
+    }
 }
 
 fn tiny_config(stop: Stop) -> TrainConfig {

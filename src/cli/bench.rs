@@ -20,7 +20,7 @@ pub struct BenchArgs {
 
 /// Runs `innfer bench`.
 pub fn run(args: BenchArgs, context: Context) -> Result<()> {
-    let report = innfer::bench::run(context.device, args.repeats as usize, &mut |name| eprintln!("bench: {name}"))?;
+    let report = crate::app::bench::run(context.device, args.repeats as usize, &mut |name| eprintln!("bench: {name}"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use crate::app::showcase::{self, Event, ShowcaseSettings, STAGES};
 use anyhow::Result;
 use clap::Args;
 use indicatif::ProgressBar;
-use innfer::showcase::{self, Event, ShowcaseSettings, STAGES};
 use innfer::train::Preset;
 
 use super::observations::parse_count;

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::app::showcase::draw_pictures;
 use anyhow::Result;
 use clap::Args;
-use innfer::showcase::draw_pictures;
 
 /// Redraw the pictures of a main-job folder from its CSVs (restyle without retraining).
 #[derive(Debug, Args)]

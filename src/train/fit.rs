@@ -398,7 +398,7 @@ impl<'a> Trainer<'a> {
         let (x, y) = self.batches.batch(self.model, self.config, self.summary.steps, self.per_epoch)?;
         let what = format!("a training step on a batch of {} rows", self.config.batch);
         let (values, gradient_norm) = guard(&what, "--batch", || {
-            Ok(optimisation_step(&mut self.optimiser, self.model, self.objective, (&x, &y), done, (lr, self.config.grad_clip)))
+            Ok(optimisation_step(&mut self.optimiser, self.model, self.objective, &x, &y, done, Update { lr, clip: self.config.grad_clip }))
         })?;
         self.since.gradient_norms += gradient_norm;
         self.since.sums += values.to_kind(Kind::Float);
@@ -407,20 +407,30 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// One optimiser step on a batch: gradients of every loss term, clipped to `clip`, one Adam update
-/// with learning rate `lr`. Returns the detached loss terms and the gradient norm before clipping
-/// (no host sync).
+/// The size of one optimiser update.
+#[derive(Debug, Clone, Copy)]
+pub struct Update {
+    /// Learning rate.
+    pub lr: f64,
+    /// Largest norm of the joint gradient (clipped to it).
+    pub clip: f64,
+}
+
+/// One optimiser step on the batch (`x`, `y`), `progress` through training: gradients of every loss
+/// term, clipped, one Adam update. Returns the detached loss terms and the gradient norm before
+/// clipping (no host sync).
 pub fn optimisation_step(
     optimiser: &mut FlatAdam,
     model: &Model,
     objective: &dyn Objective,
-    (x, y): (&Tensor, &Tensor),
+    x: &Tensor,
+    y: &Tensor,
     progress: f64,
-    (lr, clip): (f64, f64),
+    update: Update,
 ) -> (Tensor, Tensor) {
     optimiser.zero_grad();
     let values = objective.backward(model, x, y, progress);
-    let gradient_norm = optimiser.clip_gradients(clip);
-    optimiser.step(lr);
+    let gradient_norm = optimiser.clip_gradients(update.clip);
+    optimiser.step(update.lr);
     (values, gradient_norm)
 }

@@ -44,17 +44,23 @@ pub fn objective_for(config: &TrainConfig) -> Box<dyn Objective> {
     }
 }
 
-/// A freshly initialised model (weights drawn from the config's seed) for data of the widths in
-/// `info`, standardised by `x` and `y` when the config asks for it. `default_inn_widths` gives
-/// (z, total) when the config does not; `bounds` are the prior's box, which a cINN keeps its samples
-/// in when the config asks for it.
-pub fn new_model(
-    config: &TrainConfig,
-    info: &ProblemInfo,
-    (default_inn_widths, bounds): ((i64, i64), Option<Bounds>),
-    (x, y): (&tch::Tensor, &tch::Tensor),
-    device: Device,
-) -> Result<Model> {
+/// What a new model is built for.
+pub struct ModelBasis<'a> {
+    /// The problem's description (the widths of x and y).
+    pub info: &'a ProblemInfo,
+    /// The INN's (z, total) widths when the config names none.
+    pub default_inn_widths: (i64, i64),
+    /// The prior's box, which a cINN keeps its samples in when the config asks for it.
+    pub bounds: Option<Bounds>,
+    /// Training rows of x, which the standardisation (when the config asks for it) is fitted on.
+    pub x: &'a Tensor,
+    /// Training rows of y, likewise.
+    pub y: &'a Tensor,
+}
+
+/// A freshly initialised model (weights drawn from the config's seed) for `basis`.
+pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) -> Result<Model> {
+    let ModelBasis { info, default_inn_widths, bounds, x, y } = basis;
     let seed = config.seed;
     let (dx, dy) = (info.x_names.len() as i64, info.y_names.len() as i64);
     let mut spec = match config.model {
@@ -144,8 +150,15 @@ pub fn train_problem(
 ) -> Result<(Model, TrainingSummary)> {
     config.validate()?;
     let (data, scale_rows) = problem_data(problem, config, device)?;
-    let shape = (problem.inn_widths(), problem.x_bounds());
-    let model = new_model(config, &problem.info(), shape, (&scale_rows.0, &scale_rows.1), device)?;
+    let info = problem.info();
+    let basis = ModelBasis {
+        info: &info,
+        default_inn_widths: problem.inn_widths(),
+        bounds: problem.x_bounds(),
+        x: &scale_rows.0,
+        y: &scale_rows.1,
+    };
+    let model = new_model(config, basis, device)?;
     drop(scale_rows);
     let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
@@ -159,7 +172,8 @@ pub fn train_data(spec: &DataSpec, config: &TrainConfig, device: Device, output:
     let data = pairs_data(spec, &mut config)?;
     let TrainingData::Fixed { x, y, validation } = &data else { unreachable!("pairs are a fixed set") };
     let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
-    let model = new_model(&config, &spec.info(), (widths, None), (x, y), device)?;
+    let info = spec.info();
+    let model = new_model(&config, ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x, y }, device)?;
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
     continue_training(model, spec.info(), data, &config, None, metrics, output)
 }

@@ -9,19 +9,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tch::{Device, Kind, Tensor};
 
-use crate::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
-use crate::error::{Error, Result};
-use crate::eval::{evaluate, EvalReport, EvalSettings};
-use crate::io::atomic::write_atomically;
-use crate::io::table::{read_table, write_table, Table};
-use crate::model::checkpoint::TrainingSummary;
-use crate::model::ModelKind;
-use crate::plot::{self, ArmPanel, ColouredPoints, Curves};
-use crate::problem::gmm::{GaussianMixture, LabelMap};
-use crate::problem::kinematics::Kinematics;
-use crate::problem::Problem;
-use crate::sample::{posterior, predict_y, rows_of_observation};
-use crate::train::{train_problem, LogRecord, Preset, RunOutput, Stop, TrainConfig};
+use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
+use innfer::error::{Error, Result};
+use innfer::eval::{evaluate, EvalReport, EvalSettings};
+use innfer::io::atomic::write_atomically;
+use innfer::io::table::{read_table, write_table, Table};
+use innfer::model::checkpoint::TrainingSummary;
+use innfer::model::ModelKind;
+use innfer::plot::{self, ArmPanel, ColouredPoints, Curves};
+use innfer::problem::gmm::{GaussianMixture, LabelMap};
+use innfer::problem::kinematics::Kinematics;
+use innfer::problem::Problem;
+use innfer::sample::{posterior, predict_y, rows_of_observation};
+use innfer::train::{train_problem, LogRecord, Preset, RunOutput, Stop, TrainConfig};
 
 /// The nine showcase targets of inverse kinematics: y1 ∈ {1.0, 1.5, 1.9} × y2 ∈ {−0.5, 0, 0.5}.
 pub const TARGETS: [[f32; 2]; 9] =
@@ -128,7 +128,7 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     let eval_settings = EvalSettings { abc_draws: settings.abc_draws, ..EvalSettings::default() };
     let mut reports = Vec::new();
     for (model, _) in &kinematic_runs {
-        let reference = crate::eval::split_by_observation(&abc, 9);
+        let reference = innfer::eval::split_by_observation(&abc, 9);
         let mut report = evaluate(model, &kinematics, &targets, Some(reference), &eval_settings, &mut |_| {})?;
         report.abc_seconds_per_target = None;
         reports.push(report);
@@ -231,8 +231,8 @@ fn write_report(
         text,
         "innfer {} on libtorch {}, device {}, preset {:?}, seed {}.\n",
         env!("CARGO_PKG_VERSION"),
-        crate::LIBTORCH_VERSION,
-        crate::device::describe(device),
+        innfer::LIBTORCH_VERSION,
+        innfer::device::describe(device),
         settings.preset,
         settings.seed
     );

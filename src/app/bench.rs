@@ -5,20 +5,20 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
-use crate::error::Result;
-use crate::io::table::TableWriter;
-use crate::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec};
-use crate::problem::kinematics::Kinematics;
-use crate::problem::Problem;
-use crate::sample::{posterior, posterior_in_parts};
-use crate::showcase::TARGETS;
-use crate::train::adam::{AdamConfig, FlatAdam};
-use crate::train::bidirectional::Bidirectional;
-use crate::train::fit::optimisation_step;
-use crate::train::likelihood::MaximumLikelihood;
-use crate::train::objective::Objective;
-use crate::train::{objective_for, LossWeights, Preset, TrainConfig};
+use super::showcase::TARGETS;
+use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
+use innfer::error::Result;
+use innfer::io::table::TableWriter;
+use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec};
+use innfer::problem::kinematics::Kinematics;
+use innfer::problem::Problem;
+use innfer::sample::{posterior, posterior_in_parts};
+use innfer::train::adam::{AdamConfig, FlatAdam};
+use innfer::train::bidirectional::Bidirectional;
+use innfer::train::fit::{optimisation_step, Update};
+use innfer::train::likelihood::MaximumLikelihood;
+use innfer::train::objective::Objective;
+use innfer::train::{objective_for, LossWeights, Preset, TrainConfig};
 
 /// One measured quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,8 +87,8 @@ fn training_rate(model: &Model, objective: &dyn Objective, batch: i64, steps: us
     rate(repeats, || {
         let mut values = Tensor::zeros([1], (Kind::Float, device));
         for step in 0..steps as i64 {
-            let batch_rows = (&x.narrow(0, step * batch, batch), &y.narrow(0, step * batch, batch));
-            (values, _) = optimisation_step(&mut optimiser, model, objective, batch_rows, 0.5, (1e-4, 10.0));
+            let (x, y) = (x.narrow(0, step * batch, batch), y.narrow(0, step * batch, batch));
+            (values, _) = optimisation_step(&mut optimiser, model, objective, &x, &y, 0.5, Update { lr: 1e-4, clip: 10.0 });
         }
         Ok((steps as f64, values))
     })
@@ -100,7 +100,7 @@ fn samples_to_csv(device: Device) -> Result<(f64, f64)> {
     let quick = TrainConfig::preset("kinematics", ModelKind::Cinn, Preset::Quick);
     let model = Model::new(ModelSpec::cinn(4, 2, quick.blocks, quick.block, 1)?, device)?;
     let target = Tensor::from_slice(&TARGETS[4]).view([1, 2]).to_device(device);
-    let folder = tempfile::tempdir().map_err(|source| crate::Error::io(std::env::temp_dir(), source))?;
+    let folder = tempfile::tempdir().map_err(|source| innfer::Error::io(std::env::temp_dir(), source))?;
     let names: Vec<String> = ["obs", "x1", "x2", "x3", "x4"].map(String::from).to_vec();
     let samples = 10_000_000;
     let started = Instant::now();
@@ -147,7 +147,7 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
         weights: LossWeights { y: 30.0, ..LossWeights::PAPER },
         y_noise: 0.01,
         pad_noise: 0.01,
-        kernel_widths: crate::loss::TRAINING_WIDTHS.to_vec(),
+        kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec(),
     };
     let steps = training_rate(&inn, &objective, batch, 20, repeats)?;
     let config = "kinematics, the paper's losses, 6 GLOW blocks, subnets 2×128, width 6, batch 500";
@@ -195,9 +195,9 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
     record("data generation", generated, "samples/s", "kinematics prior and forward process, 10^6 samples");
 
     Ok(BenchReport {
-        device: crate::device::describe(device),
+        device: innfer::device::describe(device),
         threads: tch::get_num_threads(),
-        libtorch: crate::LIBTORCH_VERSION.into(),
+        libtorch: innfer::LIBTORCH_VERSION.into(),
         repeats,
         measurements,
     })
