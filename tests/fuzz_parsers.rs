@@ -5,7 +5,10 @@ use innfer::io::observations::parse_observation;
 use innfer::io::parse_count;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint::read_manifest;
+use innfer::model::{Activation, BlockConfig, Bounds, CouplingKind, Dims, LinearRegression, Model, ModelSpec, OutputNoise};
+use innfer::sample::posterior;
 use proptest::prelude::*;
+use tch::{Device, Kind, Tensor};
 
 fn config() -> ProptestConfig {
     ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() }
@@ -83,4 +86,102 @@ fn counts_and_observations_accept_the_documented_forms() {
     let names = vec!["y1".to_string(), "y2".to_string()];
     assert!(parse_observation("1.5, -0.25", &names).is_ok());
     assert!(parse_observation("1.5,inf", &names).is_err());
+}
+
+/// A valid model spec of random widths and parts, as JSON.
+fn valid_spec(kind: bool, (x, y, z, pad): (i64, i64, i64, i64), parts: (bool, bool), seed: u64) -> serde_json::Value {
+    let block = BlockConfig { coupling: CouplingKind::Glow, hidden: 4, layers: 1, activation: Activation::Relu, clamp: 2.0 };
+    let mut spec = if kind {
+        ModelSpec::cinn(x + 1, y, 2, block, seed).unwrap()
+    } else {
+        ModelSpec::inn(Dims::new(x, y, z, (x.max(y + z) + pad).max(2)).unwrap(), 2, block, seed)
+    };
+    let (with_noise, with_extras) = parts;
+    if kind && with_extras {
+        spec.x_bounds = Some(Bounds::uniform(spec.dims.x as usize, -2.0, 2.0).unwrap());
+        let (xs, ys) = (Tensor::randn([50, spec.dims.x], (Kind::Double, Device::Cpu)), Tensor::randn([50, y], (Kind::Double, Device::Cpu)));
+        spec.x_regression = Some(LinearRegression::fit(&xs, &ys).unwrap());
+    }
+    if !kind && with_noise {
+        spec.output_noise = Some(OutputNoise { y: 0.1, pad: 0.05 });
+    }
+    serde_json::to_value(spec).unwrap()
+}
+
+/// A change to one field of a spec: where (a JSON pointer) and the new value.
+fn mutation() -> impl Strategy<Value = (&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let number = prop_oneof![Just(json!(0.0)), Just(json!(-1.0)), Just(json!(1e300)), Just(json!(1e-300)), Just(json!(3))];
+    let place = prop_oneof![
+        Just("/x_scale/std/0"),
+        Just("/x_scale/mean/0"),
+        Just("/y_scale/std/0"),
+        Just("/x_scale/std"),
+        Just("/network/block/clamp"),
+        Just("/network/block/hidden"),
+        Just("/network/permutations/0/0"),
+        Just("/network/permutations/1"),
+        Just("/network/width"),
+        Just("/network/condition"),
+        Just("/dims/z"),
+        Just("/dims/total"),
+        Just("/output_noise"),
+        Just("/output_noise/y"),
+        Just("/x_bounds"),
+        Just("/x_bounds/columns/0"),
+        Just("/x_regression/residual_std/0"),
+        Just("/x_regression/coefficients/0"),
+    ];
+    let value = prop_oneof![
+        number,
+        Just(json!([])),
+        Just(json!([1.0, -1.0])),
+        Just(json!([0, 0])),
+        Just(json!({"y": -1.0, "pad": 0.0})),
+        Just(json!({"columns": [[1.0, -1.0]]})),
+    ];
+    (place, value)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A spec that is refused says so with an error; one that is accepted builds a model whose
+    /// inverse undoes its forward pass and whose posterior samples are finite. Nothing panics,
+    /// whatever field of a valid spec is changed to what.
+    #[test]
+    fn model_specs_are_refused_or_work(
+        kind in any::<bool>(),
+        widths in (1i64..4, 1i64..4, 0i64..3, 0i64..3),
+        parts in (any::<bool>(), any::<bool>()),
+        changes in proptest::collection::vec(mutation(), 0..3),
+    ) {
+        let mut json = valid_spec(kind, widths, parts, 1);
+        for (place, value) in &changes {
+            if let Some(field) = json.pointer_mut(place) {
+                *field = value.clone();
+            }
+        }
+        let Ok(spec) = serde_json::from_value::<ModelSpec>(json) else { return Ok(()) };
+        if changes.is_empty() {
+            prop_assert!(spec.validate().is_ok(), "{:?}", spec.validate());
+        }
+        if spec.validate().is_err() {
+            return Ok(());
+        }
+        let model = Model::new(spec, Device::Cpu).unwrap();
+        let dims = model.spec.dims;
+        let y = Tensor::randn([3, dims.y], (Kind::Float, Device::Cpu));
+        // A bounded model may find no samples inside its box: an error that says so is an answer.
+        if let Ok((samples, _)) = posterior(&model, &y, 4) {
+            prop_assert_eq!(samples.size(), vec![12, dims.x]);
+            prop_assert!(bool::try_from(samples.isfinite().all()).unwrap(), "samples {}", samples);
+        }
+        let (width, condition) = (model.spec.network.width, model.spec.network.condition);
+        let u = Tensor::randn([5, width], (Kind::Float, Device::Cpu));
+        let c = (condition > 0).then(|| Tensor::randn([5, condition], (Kind::Float, Device::Cpu)));
+        let (v, _) = model.network.forward(&u, c.as_ref());
+        let back = model.network.inverse_rows(&v, c.as_ref());
+        prop_assert!((back - u).abs().max().double_value(&[]) < 1e-4);
+    }
 }

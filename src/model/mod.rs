@@ -136,6 +136,8 @@ impl ModelSpec {
                 self.kind, self.dims
             )));
         }
+        self.x_scale.validate("x")?;
+        self.y_scale.validate("y")?;
         if self.x_scale.columns() != self.dims.x as usize || self.y_scale.columns() != self.dims.y as usize {
             return Err(Error::invalid("standardisation statistics do not match the widths of x and y"));
         }
@@ -143,6 +145,7 @@ impl ModelSpec {
             if self.kind != ModelKind::Cinn {
                 return Err(Error::invalid("only a cINN keeps its samples inside bounds"));
             }
+            Bounds::new(bounds.columns.clone())?;
             if bounds.columns() != self.dims.x as usize {
                 return Err(Error::invalid("the bounds do not match the width of x"));
             }
@@ -151,8 +154,17 @@ impl ModelSpec {
             if self.kind != ModelKind::Cinn {
                 return Err(Error::invalid("only a cINN models x less its linear regression on y"));
             }
+            regression.validate()?;
             if regression.widths() != (self.dims.x as usize, self.dims.y as usize) {
                 return Err(Error::invalid("the linear regression does not match the widths of x and y"));
+            }
+        }
+        if let Some(noise) = self.output_noise {
+            if self.kind != ModelKind::Inn {
+                return Err(Error::invalid("only an INN has output noises"));
+            }
+            if ![noise.y, noise.pad].iter().all(|sigma| sigma.is_finite() && *sigma >= 0.0) {
+                return Err(Error::invalid(format!("output noises must be finite and at least 0, not {noise:?}")));
             }
         }
         Ok(())

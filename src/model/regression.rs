@@ -41,6 +41,20 @@ impl LinearRegression {
         Ok(LinearRegression { coefficients, residual_std })
     }
 
+    /// Checks that every column of x has the same number of finite coefficients and a positive
+    /// finite residual deviation.
+    pub fn validate(&self) -> Result<()> {
+        let (x, y) = self.widths();
+        let rows_agree = self.coefficients.iter().all(|row| row.len() == y + 1 && row.iter().all(|c| c.is_finite()));
+        let deviations = self.residual_std.len() == x && self.residual_std.iter().all(|s| s.is_finite() && *s > 0.0);
+        if x == 0 || !rows_agree || !deviations {
+            return Err(Error::invalid(
+                "the linear regression needs one row of finite coefficients and one positive deviation per column of x",
+            ));
+        }
+        Ok(())
+    }
+
     /// Widths of x and y the regression was fitted for.
     pub fn widths(&self) -> (usize, usize) {
         (self.coefficients.len(), self.coefficients.first().map_or(0, |row| row.len().saturating_sub(1)))

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use super::values_like;
+use crate::error::{Error, Result};
 
 /// Column means and standard deviations; `apply` maps data to zero mean and unit variance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,17 @@ impl Standardiser {
     }
 
     /// Number of columns.
+    /// Checks that there are as many finite means as positive finite deviations (`what` names the
+    /// standardised quantity in the error).
+    pub fn validate(&self, what: &str) -> Result<()> {
+        let finite = self.mean.iter().all(|m| m.is_finite());
+        let positive = self.std.iter().all(|s| s.is_finite() && *s > 0.0);
+        if self.mean.len() != self.std.len() || !finite || !positive {
+            return Err(Error::invalid(format!("the standardisation of {what} needs as many finite means as positive finite deviations")));
+        }
+        Ok(())
+    }
+
     pub fn columns(&self) -> usize {
         self.mean.len()
     }
