@@ -113,6 +113,7 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--problem", "gmm", "--labels", "few"], &["unknown gmm label map 'few'"]);
     fails(&["train", "--problem", "kinematics", "--labels", "all"], &["has no option 'labels'"]);
     fails(&["train", "--clamp=-1", "--steps", "1"], &["clamp", "-1"]);
+    fails(&["train", "--clamp", "1e300", "--steps", "1"], &["--clamp", "from 0.01 to 50"]);
     fails(&["train", "--samples", "10", "--batch", "100", "--steps", "1", "--out", "/tmp/innfer-tiny-never"], &["smaller than one batch"]);
     fails(&["train", "--kernel-widths", "0.2,-1", "--steps", "1"], &["kernel widths"]);
     fails(&["train", "--lr", "abc"], &["--lr", "abc"]);
@@ -134,8 +135,9 @@ fn bad_values_on_the_command_line() {
         &["train", "--patience", "3", "--steps", "2", "--samples", "200", "--batch", "100", "--out", &new_run("patience")],
         &["--patience", "holds no rows out"],
     );
-    // The MMD of a batch of 2·10^6 rows needs 2·10^6 × 2·10^6 distances: 16 TB.
-    let huge = ["--model", "inn", "--batch", "2000000", "--samples", "2000000", "--steps", "1"];
+    // The MMD of a batch of 2·10^6 rows needs 2·10^6 × 2·10^6 distances: 16 TB (narrow subnets, so
+    // that this is the first allocation to fail).
+    let huge = ["--model", "inn", "--losses", "paper", "--hidden", "16", "--batch", "2000000", "--samples", "2000000", "--steps", "1"];
     fails(&[&["train", "--out", &new_run("oom")][..], &huge].concat(), &["out of memory", "a batch of 2000000 rows", "lower --batch"]);
     fails(&["abc", "--y", "1,0", "--keep", "1e9", "--draws", "1e10", "--out", out], &["--keep"]);
     fails(&["abc", "--y", "1,0", "--chunk", "1e9", "--draws", "10", "--keep", "1", "--out", out], &["--chunk"]);

@@ -27,6 +27,11 @@ impl FromStr for CouplingKind {
     }
 }
 
+/// The largest soft clamp of the log-scales: exp(±clamp) must stay finite in single precision.
+pub const MAX_CLAMP: f64 = 50.0;
+/// The smallest soft clamp: s/clamp must stay finite in single precision.
+pub const MIN_CLAMP: f64 = 0.01;
+
 /// The shape of every coupling block of a network.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BlockConfig {

@@ -26,6 +26,16 @@ pub use subnet::Activation;
 
 use crate::error::{parse_choice, Error, Result};
 
+/// Whether a stored statistic is a finite number in single precision, the weights' kind.
+fn finite_single(value: f64) -> bool {
+    (value as f32).is_finite()
+}
+
+/// Whether a stored scale is finite and above zero in single precision.
+fn positive_single(value: f64) -> bool {
+    finite_single(value) && (value as f32) > 0.0
+}
+
 /// `values` as a 1-D tensor of the kind and on the device of `like`.
 fn values_like(values: &[f64], like: &Tensor) -> Tensor {
     Tensor::from_slice(values).to_kind(like.kind()).to_device(like.device())
@@ -125,6 +135,8 @@ impl ModelSpec {
 
     /// Checks the parts against each other.
     pub fn validate(&self) -> Result<()> {
+        let Dims { x, y, z, total } = self.dims;
+        Dims::new(x, y, z, total)?;
         self.network.validate()?;
         let (width, condition) = match self.kind {
             ModelKind::Inn => (self.dims.total, 0),
@@ -163,7 +175,7 @@ impl ModelSpec {
             if self.kind != ModelKind::Inn {
                 return Err(Error::invalid("only an INN has output noises"));
             }
-            if ![noise.y, noise.pad].iter().all(|sigma| sigma.is_finite() && *sigma >= 0.0) {
+            if ![noise.y, noise.pad].iter().all(|&sigma| finite_single(sigma) && sigma >= 0.0) {
                 return Err(Error::invalid(format!("output noises must be finite and at least 0, not {noise:?}")));
             }
         }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Tensor};
 
-use super::coupling::{BlockConfig, CouplingBlock};
-use super::permutation::{random_permutations, Permutation};
+use super::coupling::{BlockConfig, CouplingBlock, MAX_CLAMP, MIN_CLAMP};
+use super::permutation::{inverse_of, random_permutations, Permutation};
 use crate::error::{Error, Result};
 
 /// Everything that fixes the network as a function, apart from its weights.
@@ -41,11 +41,14 @@ impl NetworkSpec {
         if self.block.hidden < 1 {
             return fail(format!("subnet width must be at least 1, not {}", self.block.hidden));
         }
-        if !(self.block.clamp.is_finite() && self.block.clamp > 0.0) {
-            return fail(format!("clamp must be a positive number, not {}", self.block.clamp));
+        if !(MIN_CLAMP..=MAX_CLAMP).contains(&self.block.clamp) {
+            return fail(format!("clamp must be from {MIN_CLAMP} to {MAX_CLAMP}, not {}", self.block.clamp));
         }
         if let Some(order) = self.permutations.iter().find(|order| order.len() as i64 != self.width) {
             return fail(format!("permutation of length {} in a network of width {}", order.len(), self.width));
+        }
+        for order in &self.permutations {
+            inverse_of(order)?;
         }
         Ok(())
     }

@@ -19,6 +19,20 @@ pub fn random_permutations(dim: i64, count: usize, seed: u64) -> Vec<Vec<i64>> {
         .collect()
 }
 
+/// The inverse of the permutation `order` of `0..order.len()`, or an error when it is none.
+pub fn inverse_of(order: &[i64]) -> Result<Vec<i64>> {
+    let dim = order.len();
+    let mut inverse = vec![-1i64; dim];
+    for (position, &source) in order.iter().enumerate() {
+        let slot = usize::try_from(source).ok().and_then(|source| inverse.get_mut(source));
+        match slot {
+            Some(slot) if *slot < 0 => *slot = position as i64,
+            _ => return Err(Error::invalid(format!("{order:?} is not a permutation of 0..{dim}"))),
+        }
+    }
+    Ok(inverse)
+}
+
 /// A column permutation and its inverse, as index tensors on a device.
 #[derive(Debug)]
 pub struct Permutation {
@@ -29,15 +43,7 @@ pub struct Permutation {
 impl Permutation {
     /// Builds the permutation that sends column `order[i]` of the input to column i of the output.
     pub fn new(order: &[i64], device: Device) -> Result<Self> {
-        let dim = order.len();
-        let mut inverse = vec![-1i64; dim];
-        for (position, &source) in order.iter().enumerate() {
-            let slot = usize::try_from(source).ok().and_then(|source| inverse.get_mut(source));
-            match slot {
-                Some(slot) if *slot < 0 => *slot = position as i64,
-                _ => return Err(Error::invalid(format!("{order:?} is not a permutation of 0..{dim}"))),
-            }
-        }
+        let inverse = inverse_of(order)?;
         let tensor = |indices: &[i64]| Tensor::from_slice(indices).to_kind(Kind::Int64).to_device(device);
         Ok(Permutation { forward: tensor(order), inverse: tensor(&inverse) })
     }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use super::values_like;
+use super::{finite_single, positive_single, values_like};
 use crate::error::{Error, Result};
 
 /// Ridge added to the normal equations, relative to the number of rows (keeps collinear y solvable).
@@ -45,8 +45,8 @@ impl LinearRegression {
     /// finite residual deviation.
     pub fn validate(&self) -> Result<()> {
         let (x, y) = self.widths();
-        let rows_agree = self.coefficients.iter().all(|row| row.len() == y + 1 && row.iter().all(|c| c.is_finite()));
-        let deviations = self.residual_std.len() == x && self.residual_std.iter().all(|s| s.is_finite() && *s > 0.0);
+        let rows_agree = self.coefficients.iter().all(|row| row.len() == y + 1 && row.iter().all(|&c| finite_single(c)));
+        let deviations = self.residual_std.len() == x && self.residual_std.iter().all(|&s| positive_single(s));
         if x == 0 || !rows_agree || !deviations {
             return Err(Error::invalid(
                 "the linear regression needs one row of finite coefficients and one positive deviation per column of x",

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use super::values_like;
+use super::{finite_single, positive_single, values_like};
 use crate::error::{Error, Result};
 
 /// Column means and standard deviations; `apply` maps data to zero mean and unit variance.
@@ -34,8 +34,8 @@ impl Standardiser {
     /// Checks that there are as many finite means as positive finite deviations (`what` names the
     /// standardised quantity in the error).
     pub fn validate(&self, what: &str) -> Result<()> {
-        let finite = self.mean.iter().all(|m| m.is_finite());
-        let positive = self.std.iter().all(|s| s.is_finite() && *s > 0.0);
+        let finite = self.mean.iter().all(|&m| finite_single(m));
+        let positive = self.std.iter().all(|&s| positive_single(s));
         if self.mean.len() != self.std.len() || !finite || !positive {
             return Err(Error::invalid(format!("the standardisation of {what} needs as many finite means as positive finite deviations")));
         }
