@@ -166,7 +166,15 @@ pub fn loss_curves(path: &Path, runs: &[Curves<'_>]) -> Result<()> {
                 .y_label_area_size(60)
                 .build_cartesian_2d(0f64..x_max, (y_min - pad)..(y_max + pad))
                 .map_err(|e| fail(e.to_string()))?;
-            chart.configure_mesh().x_desc("step").y_desc("loss").label_style((FONT, 14)).draw().map_err(|e| fail(e.to_string()))?;
+            chart
+                .configure_mesh()
+                .x_desc("step")
+                .y_desc("loss")
+                .x_labels(6)
+                .x_label_formatter(&|step| format!("{step:.0}"))
+                .label_style((FONT, 14))
+                .draw()
+                .map_err(|e| fail(e.to_string()))?;
             for (index, (name, series)) in run.series.iter().enumerate() {
                 let colour = PALETTE[index % PALETTE.len()];
                 chart

@@ -206,10 +206,14 @@ pub fn draw_pictures(dir: &Path) -> Result<()> {
     for (run, _) in titles {
         let (table, path) = read(&dir.join(run), "metrics.csv")?;
         let steps = column(&table, &path, "step")?;
-        let terms = table.names.iter().skip(5);
-        let series = terms
-            .map(|term| Ok((term.clone(), steps.iter().copied().zip(column(&table, &path, term)?).collect())))
-            .collect::<Result<Vec<_>>>()?;
+        let mut series = Vec::new();
+        for term in table.names.iter().skip(5) {
+            let values = column(&table, &path, term)?;
+            // Terms of weight zero (all zero) are left out.
+            if values.iter().any(|&value| value != 0.0) {
+                series.push((term.clone(), steps.iter().copied().zip(values).collect()));
+            }
+        }
         curves.push(series);
     }
     let runs: Vec<Curves> = titles.iter().zip(curves).map(|((_, title), series)| Curves { title, series }).collect();
