@@ -46,16 +46,21 @@ fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
     assert!(last[0] < first[0] - 0.1, "nll {} → {}", first[0], last[0]);
 }
 
+/// A small INN of `blocks` blocks for kinematics and the paper's losses with y and padding noise `noise`.
+fn kinematics_inn(blocks: usize, noise: f64) -> (Model, Bidirectional) {
+    let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), blocks, small_block(CouplingKind::Glow), 1);
+    let objective =
+        Bidirectional { weights: weights(), y_noise: noise, pad_noise: noise, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    (Model::new(spec, Device::Cpu).unwrap(), objective)
+}
+
 #[test]
 fn bidirectional_steps_lower_the_forward_fit() {
     let _serial = serial();
     few_threads();
     tch::manual_seed(11);
     let (x, y) = Kinematics.sample_joint(256, Device::Cpu).unwrap();
-    let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 3, small_block(CouplingKind::Glow), 1);
-    let model = Model::new(spec, Device::Cpu).unwrap();
-    let objective =
-        Bidirectional { weights: weights(), y_noise: 0.0, pad_noise: 0.0, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let (model, objective) = kinematics_inn(3, 0.0);
     assert_eq!(objective.terms(), ["l_y", "l_z", "l_x", "l_rec", "l_ml"]);
     let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 40);
     assert!(last[0] < 0.9 * first[0], "l_y {} → {}", first[0], last[0]);
@@ -70,10 +75,7 @@ fn the_inverse_loss_is_ramped_up() {
     few_threads();
     tch::manual_seed(12);
     let (x, y) = Kinematics.sample_joint(128, Device::Cpu).unwrap();
-    let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), 2, small_block(CouplingKind::Glow), 1);
-    let model = Model::new(spec, Device::Cpu).unwrap();
-    let objective =
-        Bidirectional { weights: weights(), y_noise: 0.01, pad_noise: 0.01, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let (model, objective) = kinematics_inn(2, 0.01);
     let terms_at = |progress: f64| {
         tch::manual_seed(13);
         Vec::<f64>::try_from(objective.backward(&model, &x, &y, progress).to_kind(Kind::Double)).unwrap()
