@@ -178,8 +178,11 @@ fn train_into(dir: &std::path::Path, kind: ModelKind, stop_after: Option<u64>) -
     config.bounded = false;
     config.standardise = true;
     if kind == ModelKind::Cinn {
-        config.simulations = Some(1500);
-        config.regression = true;
+        // 1500 simulations, on the tiny network and schedule above.
+        let tiny = config.clone();
+        config.use_simulations(1500);
+        (config.blocks, config.block, config.batch, config.stop) = (tiny.blocks, tiny.block, tiny.batch, tiny.stop);
+        (config.weight_average, config.patience) = (tiny.weight_average, None);
     }
     let stop = AtomicBool::new(false);
     let on_log = &mut |record: &innfer::train::LogRecord| {

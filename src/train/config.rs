@@ -121,10 +121,12 @@ pub struct TrainConfig {
     pub samples: i64,
     /// Draw fresh samples every step instead of a fixed training set.
     pub fresh: bool,
-    /// Train on exactly this many simulations (a fixed set, part of it held out), as in sbibm. Set it
-    /// with [`TrainConfig::use_simulations`], which also sets what was measured best for such budgets.
+    /// Train on exactly this many simulations (a fixed set, part of it held out), as in sbibm. Set
+    /// only by [`TrainConfig::use_simulations`], with what was measured best for such budgets, so
+    /// that every caller gets the model the command line gets; read with
+    /// [`TrainConfig::simulations`].
     #[serde(default)]
-    pub simulations: Option<i64>,
+    pub(super) simulations: Option<i64>,
     /// Share of the simulations held out to validate, with `simulations`.
     #[serde(default)]
     pub validation: f64,
@@ -277,6 +279,11 @@ impl TrainConfig {
             config.blocks = 8;
         }
         config
+    }
+
+    /// The number of simulations to train on, when the run trains on a fixed number.
+    pub fn simulations(&self) -> Option<i64> {
+        self.simulations
     }
 
     /// Trains on exactly `simulations` simulations, with the settings measured best for such budgets
