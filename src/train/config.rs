@@ -178,7 +178,7 @@ mod humantime_serde {
 }
 
 /// Steps of the quick presets: the paper's INN (kinematics and the rest), the mixture's INN, and the
-/// cINN. On 2 CPU cores the main job's three trainings take about 8 minutes (docs/experiments.md).
+/// cINN. On 2 CPU cores the main job's three trainings take about 7 minutes (docs/experiments.md).
 pub const INN_STEPS: u64 = 4000;
 /// See [`INN_STEPS`].
 pub const MIXTURE_INN_STEPS: u64 = 20_000;
