@@ -9,14 +9,14 @@ use super::objective::Objective;
 use crate::loss::{mmd, negative_log_likelihood};
 use crate::model::Model;
 
-/// The bidirectional MMD objective.
+/// The paper's INN objective: its MMD losses and the likelihood, each with its weight.
 #[derive(Debug, Clone)]
 pub struct Bidirectional {
     /// Loss weights.
     pub weights: LossWeights,
-    /// Noise on y.
+    /// Noise on y, and the width of the y outputs' density in L_ml.
     pub y_noise: f64,
-    /// Noise in padding columns.
+    /// Noise in padding columns, and the width of the padding outputs' density in L_ml.
     pub pad_noise: f64,
     /// Widths of the MMD kernels.
     pub kernel_widths: Vec<f64>,
@@ -51,6 +51,11 @@ impl Objective for Bidirectional {
     }
 }
 
+/// The value of a term of weight zero: 0, on the device of `like`, without a graph.
+fn not_computed(like: &Tensor) -> Tensor {
+    Tensor::zeros([], (like.kind(), like.device()))
+}
+
 /// Back-propagates a sum of terms unless all of them had weight zero (and so no graph).
 fn backward_if_weighted(loss: Tensor) {
     if loss.requires_grad() {
@@ -76,20 +81,19 @@ impl Bidirectional {
         let u = dims.pad_x(x, self.pad_noise);
         let (v, log_det) = model.network.forward(&u, None);
         let (z, pad, predicted_y) = dims.split_zy(&v);
-        let zero = || Tensor::zeros([], (x.kind(), x.device()));
         let l_y = match self.weights.y {
-            0.0 => zero(),
+            0.0 => not_computed(x),
             weight => (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * weight,
         };
         let l_z = match self.weights.z {
-            0.0 => zero(),
+            0.0 => not_computed(x),
             weight => {
                 let prior_z = Tensor::randn(z.size(), (z.kind(), z.device()));
                 mmd(&Tensor::cat(&[&z, &predicted_y.detach()], 1), &Tensor::cat(&[&prior_z, noisy_y], 1), &self.kernel_widths) * weight
             }
         };
         let l_ml = match self.weights.likelihood {
-            0.0 => zero(),
+            0.0 => not_computed(x),
             weight => self.negative_log_likelihood(&z, &pad, &(predicted_y - noisy_y), &log_det) * (weight / dims.total as f64),
         };
         ForwardTerms { l_y, l_z, l_ml, u, z }
@@ -106,16 +110,15 @@ impl Bidirectional {
     /// weighted by `ramp`); the network's own z must give back x (reconstruction).
     fn inverse_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor, forward: &ForwardTerms, ramp: f64) -> (Tensor, Tensor) {
         let dims = model.spec.dims;
-        let zero = || Tensor::zeros([], (x.kind(), x.device()));
         let l_x = match self.weights.x * ramp {
-            0.0 => zero(),
+            0.0 => not_computed(x),
             weight => {
                 let fresh = dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise);
                 mmd(&dims.unpad_x(&model.network.inverse_rows(&fresh, None)), x, &self.kernel_widths) * weight
             }
         };
         let l_rec = match self.weights.reconstruction {
-            0.0 => zero(),
+            0.0 => not_computed(x),
             weight => {
                 let own = dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise);
                 model.network.inverse_rows(&own, None).mse_loss(&forward.u, Reduction::Mean) * weight
