@@ -16,10 +16,18 @@ pub struct Bounds {
 impl Bounds {
     /// Bounds from per-column intervals; each must have low < high, both finite.
     pub fn new(columns: Vec<Option<[f64; 2]>>) -> Result<Self> {
-        if let Some([low, high]) = columns.iter().flatten().find(|[low, high]| !(low.is_finite() && high.is_finite() && low < high)) {
+        let bounds = Bounds { columns };
+        bounds.validate()?;
+        Ok(bounds)
+    }
+
+    /// Checks that each interval has low < high, both finite.
+    pub fn validate(&self) -> Result<()> {
+        let not_an_interval = |[low, high]: &&[f64; 2]| !(low.is_finite() && high.is_finite() && low < high);
+        if let Some([low, high]) = self.columns.iter().flatten().find(not_an_interval) {
             return Err(Error::invalid(format!("bounds [{low}, {high}] are not an interval of finite numbers")));
         }
-        Ok(Bounds { columns })
+        Ok(())
     }
 
     /// The same interval for `width` columns.

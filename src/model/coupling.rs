@@ -32,6 +32,11 @@ pub const MAX_CLAMP: f64 = 50.0;
 /// The smallest soft clamp: s/clamp must stay finite in single precision.
 pub const MIN_CLAMP: f64 = 0.01;
 
+/// Whether `clamp` lies from [`MIN_CLAMP`] to [`MAX_CLAMP`].
+pub fn clamp_in_range(clamp: f64) -> bool {
+    (MIN_CLAMP..=MAX_CLAMP).contains(&clamp)
+}
+
 /// The shape of every coupling block of a network.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BlockConfig {

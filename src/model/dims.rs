@@ -21,13 +21,21 @@ pub struct Dims {
 impl Dims {
     /// Checked widths: all positive, and `total` at least as wide as x and as [z, y].
     pub fn new(x: i64, y: i64, z: i64, total: i64) -> Result<Self> {
+        let dims = Dims { x, y, z, total };
+        dims.validate()?;
+        Ok(dims)
+    }
+
+    /// Checks the widths as [`Dims::new`] does (for widths read from a file).
+    pub fn validate(&self) -> Result<()> {
+        let Dims { x, y, z, total } = *self;
         if x < 1 || y < 1 || z < 0 {
             return Err(Error::invalid(format!("invalid widths: x {x}, y {y}, z {z}")));
         }
         if total < x || total < y + z {
             return Err(Error::invalid(format!("network width {total} is narrower than x ({x}) or than [z, y] ({z} + {y})")));
         }
-        Ok(Dims { x, y, z, total })
+        Ok(())
     }
 
     /// Padding columns on the x side.

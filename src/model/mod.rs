@@ -135,8 +135,7 @@ impl ModelSpec {
 
     /// Checks the parts against each other.
     pub fn validate(&self) -> Result<()> {
-        let Dims { x, y, z, total } = self.dims;
-        Dims::new(x, y, z, total)?;
+        self.dims.validate()?;
         self.network.validate()?;
         let (width, condition) = match self.kind {
             ModelKind::Inn => (self.dims.total, 0),
@@ -157,7 +156,7 @@ impl ModelSpec {
             if self.kind != ModelKind::Cinn {
                 return Err(Error::invalid("only a cINN keeps its samples inside bounds"));
             }
-            Bounds::new(bounds.columns.clone())?;
+            bounds.validate()?;
             if bounds.columns() != self.dims.x as usize {
                 return Err(Error::invalid("the bounds do not match the width of x"));
             }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Tensor};
 
-use super::coupling::{BlockConfig, CouplingBlock, MAX_CLAMP, MIN_CLAMP};
+use super::coupling::{clamp_in_range, BlockConfig, CouplingBlock, MAX_CLAMP, MIN_CLAMP};
 use super::permutation::{inverse_of, random_permutations, Permutation};
 use crate::error::{Error, Result};
 
@@ -41,7 +41,7 @@ impl NetworkSpec {
         if self.block.hidden < 1 {
             return fail(format!("subnet width must be at least 1, not {}", self.block.hidden));
         }
-        if !(MIN_CLAMP..=MAX_CLAMP).contains(&self.block.clamp) {
+        if !clamp_in_range(self.block.clamp) {
             return fail(format!("clamp must be from {MIN_CLAMP} to {MAX_CLAMP}, not {}", self.block.clamp));
         }
         if let Some(order) = self.permutations.iter().find(|order| order.len() as i64 != self.width) {

@@ -30,7 +30,6 @@ impl Standardiser {
         Standardiser { mean, std }
     }
 
-    /// Number of columns.
     /// Checks that there are as many finite means as positive finite deviations (`what` names the
     /// standardised quantity in the error).
     pub fn validate(&self, what: &str) -> Result<()> {
@@ -42,6 +41,7 @@ impl Standardiser {
         Ok(())
     }
 
+    /// Number of columns.
     pub fn columns(&self) -> usize {
         self.mean.len()
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{parse_choice, Error, Result};
 use crate::loss::TRAINING_WIDTHS;
-use crate::model::coupling::{MAX_CLAMP, MIN_CLAMP};
+use crate::model::coupling::{clamp_in_range, MAX_CLAMP, MIN_CLAMP};
 use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind};
 
 /// When training stops: whichever limit comes first. At least one must be set.
@@ -321,7 +321,7 @@ impl TrainConfig {
         positive("batch", self.batch as f64)?;
         positive("lr", self.lr)?;
         positive("samples", self.samples as f64)?;
-        if !(MIN_CLAMP..=MAX_CLAMP).contains(&self.block.clamp) {
+        if !clamp_in_range(self.block.clamp) {
             return Err(Error::invalid(format!(
                 "--clamp must be from {MIN_CLAMP} to {MAX_CLAMP} (s/clamp and exp(clamp) must stay finite), not {}",
                 self.block.clamp

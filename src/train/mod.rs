@@ -162,7 +162,7 @@ pub fn train_problem(
     drop(scale_rows);
     let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
-    continue_training(model, problem.info(), data, config, None, metrics, output)
+    continue_training(model, info, data, config, None, metrics, output)
 }
 
 /// Trains a model on the pairs of `spec` into a new run folder. x and y are always standardised;
@@ -175,7 +175,7 @@ pub fn train_data(spec: &DataSpec, config: &TrainConfig, device: Device, output:
     let info = spec.info();
     let model = new_model(&config, ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x, y }, device)?;
     let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
-    continue_training(model, spec.info(), data, &config, None, metrics, output)
+    continue_training(model, info, data, &config, None, metrics, output)
 }
 
 /// Continues training the checkpoint in `output.dir` exactly where it stopped: the same data (drawn
