@@ -198,7 +198,7 @@ pub const DEFAULT_SEED: u64 = 42;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// Good results within three minutes on two CPU cores.
+    /// Good results within minutes on two CPU cores (the main job: about 7).
     #[default]
     Quick,
     /// The seed's 10^6 samples and a paper-sized budget.
