@@ -185,3 +185,38 @@ pub fn predict_y(model: &Model, x: &Tensor) -> Result<Tensor> {
     let (_, _, y) = dims.split_zy(&v);
     Ok(model.spec.y_scale.undo(&y))
 }
+
+/// A cINN's log density log q(x | y) of raw rows `x` [n, dim_x], each given its raw observation `y`
+/// [n, dim_y]: the flow's density through every standardisation (the prior's bounds, which sampling
+/// enforces, only scale it by a constant for each y).
+pub fn log_density(model: &Model, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    if model.spec.kind != ModelKind::Cinn {
+        return Err(Error::invalid("only a cINN has a tractable density q(x | y); the paper's INN does not"));
+    }
+    check_observations(model, y)?;
+    let dims = model.spec.dims;
+    if x.dim() != 2 || x.size()[1] != dims.x || x.size()[0] != y.size()[0] {
+        return Err(Error::invalid(format!("log density: x is {:?}, expected [{}, {}]", x.size(), y.size()[0], dims.x)));
+    }
+    let (device, kind) = (model.device(), model.kind());
+    let (x, y) = (x.to_device(device).to_kind(kind), y.to_device(device).to_kind(kind));
+    let constant = model.standardised_log_det()
+        - model.spec.x_scale.std.iter().map(|s| s.ln()).sum::<f64>()
+        - 0.5 * dims.x as f64 * (2.0 * std::f64::consts::PI).ln();
+    let rows = x.size()[0];
+    let mut chunks = Vec::new();
+    tch::no_grad(|| {
+        let mut start = 0;
+        while start < rows {
+            let count = chunk_rows(device).min(rows - start);
+            let (u, condition) = model.standardise(&x.narrow(0, start, count), &y.narrow(0, start, count));
+            let (z, log_det) = model.network.forward(&u, Some(&condition));
+            chunks.push(z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + constant);
+            start += count;
+        }
+    });
+    if chunks.is_empty() {
+        return Ok(Tensor::empty([0], (kind, device)));
+    }
+    Ok(Tensor::cat(&chunks, 0))
+}

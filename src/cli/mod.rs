@@ -2,6 +2,7 @@
 
 mod abc;
 mod bench;
+mod check;
 mod eval;
 mod generate;
 mod main_job;
@@ -63,6 +64,8 @@ pub enum Command {
     Abc(abc::AbcArgs),
     /// Measure a trained run against rejection ABC.
     Eval(eval::EvalArgs),
+    /// Check whether posteriors are calibrated (SBC, coverage, TARP, z-scores), for a run or any draws.
+    Check(check::CheckArgs),
     /// Draw (x, y) pairs of a built-in problem into CSV or Parquet.
     Generate(generate::GenerateArgs),
     /// A built-in forward process as a CSV filter (stdin to stdout), like an external simulator.
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Sample(args)) => sample::run(args, context),
         Some(Command::Abc(args)) => abc::run(args, context),
         Some(Command::Eval(args)) => eval::run(args, context),
+        Some(Command::Check(args)) => check::run(args, context),
         Some(Command::Generate(args)) => generate::run(args, context),
         Some(Command::Simulate(args)) => simulate::run(args, context),
         Some(Command::Plot(args)) => plot::run(args),

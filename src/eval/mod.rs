@@ -1,6 +1,7 @@
 //! Evaluation of a trained model against rejection ABC, with the literature's yardsticks.
 
 pub mod c2st;
+pub mod check;
 pub mod metrics;
 
 use std::time::Instant;

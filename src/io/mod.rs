@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod columns;
 pub mod dataset;
 pub mod observations;
+pub mod posterior;
 pub mod table;
 
 /// Parses a count such as 4000, 1e8 or 100_000 (a positive whole number).

@@ -77,6 +77,14 @@ impl DataSpec {
         let dx = self.x_names.len() as i64;
         Ok((all.narrow(1, 0, dx), all.narrow(1, dx, self.y_names.len() as i64)))
     }
+
+    /// The pairs (x, y) that training held out to validate ([`held_out`]), float32 on the CPU; none
+    /// when it held none out.
+    pub fn held_out_pairs(&self) -> Result<(Tensor, Tensor)> {
+        let (x, y) = self.read()?;
+        let mask = held_out(x.size()[0], self.validation);
+        Ok((split_rows(&x, &mask).1, split_rows(&y, &mask).1))
+    }
 }
 
 /// `spec` made absolute against the current folder.

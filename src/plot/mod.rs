@@ -8,8 +8,11 @@ use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-const FONT: &str = "sans-serif";
+pub mod calibration;
+pub mod corner;
+
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Eight distinguishable colours, one per gmm colour.
 pub const PALETTE: [RGBColor; 8] = [
@@ -33,12 +36,12 @@ fn register_font() -> Result<()> {
     }
 }
 
-fn plot_error(path: &Path) -> impl Fn(String) -> Error + '_ {
+pub(crate) fn plot_error(path: &Path) -> impl Fn(String) -> Error + '_ {
     move |message| Error::Plot { path: path.to_path_buf(), message }
 }
 
 /// Draws on a PNG of `size` at `path`, written atomically.
-fn png(path: &Path, size: (u32, u32), draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>) -> Result<()> {
+pub(crate) fn png(path: &Path, size: (u32, u32), draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>) -> Result<()> {
     register_font()?;
     let staged = crate::io::atomic::temporary_beside(path)?;
     {
