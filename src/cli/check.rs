@@ -62,7 +62,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "POST.csv", requires = "truth")]
     pub posterior: Option<PathBuf>,
 
-    /// The parameters to check (default: every column of --posterior but obs and *_hat).
+    /// The parameters to check (default: every column of --posterior but obs, distance and *_hat).
     #[arg(long, value_delimiter = ',', value_name = "NAMES", requires = "posterior")]
     pub params: Option<Vec<String>>,
 

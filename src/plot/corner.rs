@@ -41,19 +41,27 @@ pub fn corner_plot(path: &Path, corner: &Corner<'_>) -> Result<()> {
         .collect();
     let ranges = ranges(&sets, corner.truth.as_deref(), count);
     let side = (1100 / count as u32).clamp(160, 360);
+    let key = match (corner.reference.is_some(), corner.truth.is_some()) {
+        (true, true) => " (blue: posterior, orange: reference, red: truth)",
+        (true, false) => " (blue: posterior, orange: reference)",
+        (false, true) => " (red: truth)",
+        (false, false) => "",
+    };
+    let title = format!("{}{key}", corner.title);
     png(path, (side * count as u32 + 20, side * count as u32 + 60), |root| {
-        let body = root.titled(corner.title, (FONT, 20)).map_err(|e| fail(e.to_string()))?;
+        let body = root.titled(&title, (FONT, 20)).map_err(|e| fail(e.to_string()))?;
         let areas = body.split_evenly((count, count));
         for row in 0..count {
             for column in 0..=row {
                 let area = &areas[row * count + column];
                 let label = |index: usize| if row == count - 1 { corner.names[index].clone() } else { String::new() };
+                let side_label = if column == 0 { corner.names[row].clone() } else { String::new() };
                 if row == column {
                     histogram_panel(area, &sets, row, ranges[row], corner.truth.as_ref().map(|t| t[row]), &label(row))
                         .map_err(fail_with(path))?;
                 } else {
                     let truth = corner.truth.as_ref().map(|t| (t[column], t[row]));
-                    scatter_panel(area, &sets, (column, row), (ranges[column], ranges[row]), truth, &label(column))
+                    scatter_panel(area, &sets, (column, row), (ranges[column], ranges[row]), truth, (&label(column), &side_label))
                         .map_err(fail_with(path))?;
                 }
             }
@@ -152,15 +160,24 @@ fn scatter_panel(
     (a, b): (usize, usize),
     (x_range, y_range): ((f64, f64), (f64, f64)),
     truth: Option<(f64, f64)>,
-    label: &str,
+    (label, side_label): (&str, &str),
 ) -> std::result::Result<(), String> {
     let mut chart = ChartBuilder::on(area)
         .margin(4)
         .x_label_area_size(if label.is_empty() { 5 } else { 30 })
-        .y_label_area_size(5)
+        .y_label_area_size(if side_label.is_empty() { 5 } else { 40 })
         .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
         .map_err(|e| e.to_string())?;
-    chart.configure_mesh().y_labels(0).x_labels(3).x_desc(label).label_style((FONT, 11)).draw().map_err(|e| e.to_string())?;
+    let y_labels = if side_label.is_empty() { 0 } else { 3 };
+    chart
+        .configure_mesh()
+        .y_labels(y_labels)
+        .x_labels(3)
+        .x_desc(label)
+        .y_desc(side_label)
+        .label_style((FONT, 11))
+        .draw()
+        .map_err(|e| e.to_string())?;
     for (samples, colour) in sets.iter().rev() {
         let xs = Vec::<f64>::try_from(samples.select(1, a as i64)).unwrap_or_default();
         let ys = Vec::<f64>::try_from(samples.select(1, b as i64)).unwrap_or_default();

@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 
 pub mod calibration;
 pub mod corner;
+pub mod losses;
+
+pub use losses::{loss_curves, Curves};
 
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 pub(crate) const FONT: &str = "sans-serif";
@@ -133,66 +136,6 @@ pub fn arm_grid(path: &Path, title: &str, panels: &[ArmPanel]) -> Result<()> {
             chart.draw_series(ends).map_err(|e| fail(e.to_string()))?;
             let cross = PALETTE[3].stroke_width(3);
             chart.draw_series([Cross::new(panel.target, 9, cross)]).map_err(|e| fail(e.to_string()))?;
-        }
-        Ok(())
-    })
-}
-
-/// The training curves of one run: (term, [(step, value)]).
-pub struct Curves<'a> {
-    /// Panel title.
-    pub title: &'a str,
-    /// One line per loss term.
-    pub series: Vec<(String, Vec<(f64, f64)>)>,
-}
-
-/// Training curves, one panel per run, side by side.
-pub fn loss_curves(path: &Path, runs: &[Curves<'_>]) -> Result<()> {
-    let fail = plot_error(path);
-    png(path, (500 * runs.len().max(1) as u32, 450), |root| {
-        for (area, run) in root.split_evenly((1, runs.len().max(1))).iter().zip(runs) {
-            let points = run.series.iter().flat_map(|(_, s)| s.iter());
-            let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
-            for &(x, y) in points {
-                x_max = x_max.max(x);
-                y_min = y_min.min(y);
-                y_max = y_max.max(y);
-            }
-            if !(y_min.is_finite() && y_max.is_finite()) {
-                (y_min, y_max) = (0.0, 1.0);
-            }
-            let pad = ((y_max - y_min) * 0.05).max(1e-6);
-            let mut chart = ChartBuilder::on(area)
-                .caption(run.title, (FONT, 20))
-                .margin(15)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(0f64..x_max, (y_min - pad)..(y_max + pad))
-                .map_err(|e| fail(e.to_string()))?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .y_desc("loss")
-                .x_labels(6)
-                .x_label_formatter(&|step| format!("{step:.0}"))
-                .label_style((FONT, 14))
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
-            for (index, (name, series)) in run.series.iter().enumerate() {
-                let colour = PALETTE[index % PALETTE.len()];
-                chart
-                    .draw_series(LineSeries::new(series.iter().copied(), colour.stroke_width(2)))
-                    .map_err(|e| fail(e.to_string()))?
-                    .label(name.clone())
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
-            }
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 14))
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
         }
         Ok(())
     })
