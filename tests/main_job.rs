@@ -4,12 +4,13 @@ mod common;
 use common::innfer;
 use predicates::prelude::*;
 
-const PICTURES: [(&str, u32, u32); 5] = [
+const PICTURES: [(&str, u32, u32); 6] = [
     ("gmm.png", 1400, 700),
     ("arms-inn.png", 1200, 1260),
     ("arms-cinn.png", 1200, 1260),
     ("arms-abc.png", 1200, 1260),
-    ("losses.png", 1500, 450),
+    ("corner-cinn.png", 1120, 1160),
+    ("losses.png", 1500, 420),
 ];
 
 #[test]
@@ -17,11 +18,11 @@ fn main_job_writes_everything_and_plot_redraws_it() {
     let folder = tempfile::tempdir().unwrap();
     let out = folder.path().join("demo");
     innfer()
-        .args(["--steps", "20", "--abc-draws", "2e5", "--out"])
+        .args(["--steps", "20", "--abc-draws", "2e5", "--check-pairs", "50", "--out"])
         .arg(&out)
         .assert()
         .success()
-        .stderr(predicate::str::contains("[6/6] pictures and report").and(predicate::str::contains("report.md")));
+        .stderr(predicate::str::contains("[7/7] pictures and report").and(predicate::str::contains("report.md")));
 
     let files = [
         "report.md",
@@ -36,11 +37,14 @@ fn main_job_writes_everything_and_plot_redraws_it() {
         "kinematics-inn/manifest.json",
         "kinematics-cinn/manifest.json",
     ];
-    for file in files {
+    let checks =
+        ["kinematics-inn", "kinematics-cinn"].map(|run| innfer::eval::check::CHECK_FILES.map(|file| format!("{run}/check/{file}")));
+    for file in files.iter().copied().chain(checks.iter().flatten().map(String::as_str)) {
         assert!(out.join(file).is_file(), "{file} is missing");
     }
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    for link in PICTURES.iter().map(|p| p.0).chain(["kinematics-abc.csv", "gmm-forward.csv"]) {
+    let links = ["kinematics-abc.csv", "gmm-forward.csv", "kinematics-inn/check/sbc.png", "kinematics-cinn/check/coverage.png"];
+    for link in PICTURES.iter().map(|p| p.0).chain(links) {
         assert!(report.contains(link), "report.md does not link {link}");
     }
     let posterior = std::fs::read_to_string(out.join("kinematics-cinn.csv")).unwrap();
@@ -88,7 +92,7 @@ fn ctrl_c_stops_the_main_job_after_saving_the_current_training() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("error: interrupted: the main job, during training gmm INN"), "{stderr}");
-    assert!(!stderr.contains("[2/6]"), "a later stage ran: {stderr}");
+    assert!(!stderr.contains("[2/7]"), "a later stage ran: {stderr}");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("Interrupted during stage: training gmm INN"), "{report}");
     assert!(!out.join("kinematics-inn").exists() && !out.join("gmm-forward.csv").exists());

@@ -11,11 +11,14 @@ use tch::{Device, Kind, Tensor};
 
 use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::error::{Error, Result};
+use innfer::eval::check::{check_model, CheckReport, CheckSize};
 use innfer::eval::{evaluate, EvalReport, EvalSettings};
 use innfer::io::atomic::write_atomically;
+use innfer::io::posterior::read_draws_of;
 use innfer::io::table::{read_table, write_table, Table};
 use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::ModelKind;
+use innfer::plot::corner::{corner_plot, Corner};
 use innfer::plot::{self, ArmPanel, ColouredPoints, Curves};
 use innfer::problem::gmm::{GaussianMixture, LabelMap};
 use innfer::problem::kinematics::Kinematics;
@@ -31,7 +34,9 @@ const SAMPLES: i64 = 4000;
 /// Arms drawn per panel.
 const ARMS_PER_PANEL: usize = 300;
 /// Stages of the main job, for progress counters.
-pub const STAGES: usize = 6;
+pub const STAGES: usize = 7;
+/// The showcase target whose cINN posterior is drawn against ABC in a corner plot: (1.5, 0.0).
+const CORNER_TARGET: i64 = 4;
 
 /// Settings of the main job.
 #[derive(Debug, Clone)]
@@ -42,6 +47,8 @@ pub struct ShowcaseSettings {
     pub abc_draws: i64,
     /// Override of every training's number of steps (tests use a tiny one).
     pub steps: Option<u64>,
+    /// Pairs (θ*, y) of the kinematics calibration checks.
+    pub check_pairs: i64,
     /// Seed of all randomness.
     pub seed: u64,
 }
@@ -138,10 +145,66 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
         evaluate(&gmm_model, &mixture, &gmm_targets, None, &EvalSettings { abc_draws: 1_000_000, ..eval_settings }, &mut |_| {})?;
     stopped("evaluation")?;
 
-    on_event(Event::Stage(6, "pictures and report"));
+    // 4. Calibration of both kinematics models on the same pairs from the joint.
+    on_event(Event::Stage(6, "calibration checks of the kinematics models"));
+    let size = CheckSize { pairs: settings.check_pairs, ..CheckSize::default() };
+    let (truth, y) = kinematics.sample_joint(size.pairs, device)?;
+    let mut checks = Vec::new();
+    for (model, _) in &kinematic_runs {
+        let check = check_model(model, &kinematics.info().x_names, &truth, &y, size, Some(&kinematics))?;
+        check.write_to(&dir.join(format!("kinematics-{}", model.spec.kind)).join("check"))?;
+        checks.push(check);
+    }
+    stopped("calibration checks")?;
+
+    on_event(Event::Stage(7, "pictures and report"));
     draw_pictures(dir)?;
     let summaries = [("gmm-inn", &gmm_summary), ("kinematics-inn", &kinematic_runs[0].1), ("kinematics-cinn", &kinematic_runs[1].1)];
-    write_report(dir, settings, device, &summaries, &reports, &gmm_report, abc_seconds)
+    let results = Results { reports: &reports, gmm_report: &gmm_report, checks: &checks, abc_seconds };
+    write_report(dir, settings, device, &summaries, &results)
+}
+
+/// What the main job measured.
+struct Results<'a> {
+    /// Yardsticks of the kinematics INN and cINN against ABC.
+    reports: &'a [EvalReport],
+    /// The mixture's yardsticks.
+    gmm_report: &'a EvalReport,
+    /// Calibration checks of the kinematics INN and cINN.
+    checks: &'a [CheckReport],
+    /// ABC's seconds per target.
+    abc_seconds: f64,
+}
+
+/// The calibration checks of both kinematics models side by side, and the corner plot.
+fn calibration_section(text: &mut String, checks: &[CheckReport]) {
+    let Some(first) = checks.first() else { return };
+    let _ = writeln!(text, "## Calibration, inverse kinematics\n");
+    let _ = writeln!(
+        text,
+        "{} pairs (θ*, y) from the prior and the arm, {} posterior draws each (`innfer check`): where each θ* falls among \
+         its draws. Coverage uses central intervals for the INN (it has no tractable density) and the cINN's own \
+         highest-density regions.\n",
+        first.pairs, first.draws
+    );
+    let _ = writeln!(text, "| check | INN (paper) | cINN |\n|---|---|---|");
+    let verdicts = |pick: fn(&CheckReport) -> String| checks.iter().map(pick).collect::<Vec<_>>().join(" | ");
+    let _ = writeln!(text, "| simulation-based calibration | {} |", verdicts(|c| c.sbc.verdict.to_string()));
+    let _ = writeln!(text, "| expected coverage | {} |", verdicts(|c| c.coverage.check.verdict.to_string()));
+    let _ = writeln!(text, "| TARP | {} |", verdicts(|c| c.tarp.verdict.to_string()));
+    let _ = writeln!(text, "| z-scores | {} |", verdicts(|c| c.z_scores.verdict.to_string()));
+    let predictive = |c: &CheckReport| c.predictive.as_ref().map_or("–".to_string(), |p| format!("{:.4}", p.resimulation_error));
+    let _ = writeln!(text, "| predictive re-simulation error | {} |", verdicts(predictive));
+    let _ = writeln!(text, "\n| INN (paper) | cINN |\n|---|---|");
+    for picture in ["sbc", "coverage", "contraction"] {
+        let _ = writeln!(
+            text,
+            "| ![INN {picture}](kinematics-inn/check/{picture}.png) | ![cINN {picture}](kinematics-cinn/check/{picture}.png) |"
+        );
+    }
+    let _ = writeln!(text, "\nReports: [INN](kinematics-inn/check/check.md), [cINN](kinematics-cinn/check/check.md).\n");
+    let target = TARGETS[CORNER_TARGET as usize];
+    let _ = writeln!(text, "### The cINN's posterior against ABC at y* = ({}, {})\n\n![corner](corner-cinn.png)\n", target[0], target[1]);
 }
 
 fn model_title(model: ModelKind) -> &'static str {
@@ -165,7 +228,8 @@ fn column(table: &Table, path: &Path, name: &str) -> Result<Vec<f64>> {
     Ok(Vec::<f64>::try_from(table.select(&[name.to_string()], path)?.view([-1]).to_kind(Kind::Double))?)
 }
 
-/// Draws every picture of a main-job folder from its CSVs: gmm.png, arms-*.png, losses.png.
+/// Draws every picture of a main-job folder from its CSVs: gmm.png, arms-*.png, corner-cinn.png,
+/// losses.png.
 pub fn draw_pictures(dir: &Path) -> Result<()> {
     let (forward, forward_path) = read(dir, "gmm-forward.csv")?;
     let (inverse, inverse_path) = read(dir, "gmm-inverse.csv")?;
@@ -201,6 +265,16 @@ pub fn draw_pictures(dir: &Path) -> Result<()> {
         plot::arm_grid(&dir.join(format!("arms-{file}.png")), title, &panels)?;
     }
 
+    let x_names = names(&["x1", "x2", "x3", "x4"]);
+    let (_, cinn) = read_draws_of(&dir.join("kinematics-cinn.csv"), Some(&x_names), CORNER_TARGET)?;
+    let (_, abc) = read_draws_of(&dir.join("kinematics-abc.csv"), Some(&x_names), CORNER_TARGET)?;
+    let target = TARGETS[CORNER_TARGET as usize];
+    let title = format!("cINN posterior against ABC, y* = ({}, {})", target[0], target[1]);
+    corner_plot(
+        &dir.join("corner-cinn.png"),
+        &Corner { title: &title, names: &x_names, samples: &cinn, reference: Some(&abc), truth: None },
+    )?;
+
     let mut curves = Vec::new();
     let titles = [("gmm-inn", "gmm: INN"), ("kinematics-inn", "kinematics: INN"), ("kinematics-cinn", "kinematics: cINN")];
     for (run, _) in titles {
@@ -225,10 +299,9 @@ fn write_report(
     settings: &ShowcaseSettings,
     device: Device,
     summaries: &[(&str, &TrainingSummary)],
-    reports: &[EvalReport],
-    gmm_report: &EvalReport,
-    abc_seconds: f64,
+    results: &Results<'_>,
 ) -> Result<()> {
+    let (reports, gmm_report, abc_seconds) = (results.reports, results.gmm_report, results.abc_seconds);
     let mut text = String::new();
     let _ = writeln!(text, "# innfer main job\n");
     let _ = writeln!(
@@ -281,6 +354,7 @@ fn write_report(
     for (file, title) in [("inn", "INN (paper's method)"), ("cinn", "Conditional INN"), ("abc", "Rejection ABC")] {
         let _ = writeln!(text, "### {title}\n\n![{file}](arms-{file}.png)\n\nSamples: [kinematics-{file}.csv](kinematics-{file}.csv)\n");
     }
+    calibration_section(&mut text, results.checks);
     let path = dir.join("report.md");
     write_atomically(&path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(&path, source)))
 }

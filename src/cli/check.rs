@@ -2,14 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use clap::Args;
-use innfer::eval::check::{check_draws, check_model, CheckReport, CheckSize, Draws};
-use innfer::io::atomic::write_atomically;
+use innfer::eval::check::{check_draws, check_model, CheckReport, CheckSize, Draws, CHECK_FILES};
 use innfer::io::posterior::read_draws_of_pairs;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint::{self, ProblemInfo};
-use innfer::plot::calibration::check_pictures;
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::Problem;
 use tch::{Device, Tensor};
@@ -91,9 +89,9 @@ pub fn run(args: CheckArgs, context: Context) -> Result<()> {
         }
         _ => bail!("give --run DIR, or --truth PAIRS.csv with --posterior POST.csv"),
     };
-    write_report(&out, &report)?;
+    report.write_to(&out)?;
     println!("{}", report.verdict_table());
-    eprintln!("written check.json, check.md, sbc.png, coverage.png and contraction.png in {}", out.display());
+    eprintln!("written {} in {}", CHECK_FILES.join(", "), out.display());
     Ok(())
 }
 
@@ -142,18 +140,4 @@ fn held_out_pairs(info: &ProblemInfo, most: i64) -> Result<(Tensor, Tensor)> {
 fn read_pairs(path: &Path, info: &ProblemInfo) -> Result<(Tensor, Tensor)> {
     let table = read_table(path)?;
     Ok((table.select(&info.x_names, path)?, table.select(&info.y_names, path)?))
-}
-
-/// Writes check.json, check.md and the pictures into `out`.
-fn write_report(out: &Path, report: &CheckReport) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let json_path = out.join("check.json");
-    write_atomically(&json_path, |writer| {
-        serde_json::to_writer_pretty(writer, report).map_err(|error| innfer::Error::json(&json_path, error.to_string()))
-    })?;
-    let md_path = out.join("check.md");
-    let text = report.markdown();
-    write_atomically(&md_path, |writer| writer.write_all(text.as_bytes()).map_err(|e| innfer::Error::io(&md_path, e)))?;
-    check_pictures(out, report)?;
-    Ok(())
 }

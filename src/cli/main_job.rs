@@ -29,13 +29,23 @@ pub struct MainJobArgs {
     /// Optimiser steps of each training, overriding the presets (e.g. 20 for a smoke test).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: Option<u64>,
+
+    /// Pairs (θ*, y) of the calibration checks of the kinematics models (1000 draws each).
+    #[arg(long, default_value = "1000", value_parser = parse_count)]
+    pub check_pairs: i64,
 }
 
 /// Runs the main job.
 pub fn run(args: MainJobArgs, context: Context) -> Result<()> {
     let dir = args.out.unwrap_or_else(|| run_folder::default_dir("demo"));
     run_folder::create(&dir)?;
-    let settings = ShowcaseSettings { preset: args.preset, abc_draws: args.abc_draws, steps: args.steps, seed: context.seed };
+    let settings = ShowcaseSettings {
+        preset: args.preset,
+        abc_draws: args.abc_draws,
+        steps: args.steps,
+        check_pairs: args.check_pairs,
+        seed: context.seed,
+    };
     let started = std::time::Instant::now();
     let mut bar: Option<ProgressBar> = None;
     showcase::run(&dir, &settings, context.device, progress::stop_flag(), &mut |event| match event {

@@ -74,13 +74,14 @@ fn fail_with(path: &Path) -> impl Fn(String) -> Error + '_ {
     plot_error(path)
 }
 
-/// At most [`MAX_POINTS`] rows of `samples`, chosen at random.
+/// At most [`MAX_POINTS`] rows of `samples`, evenly spaced (so that a redrawn plot is the same).
 fn subset(samples: &Tensor) -> Tensor {
     let rows = samples.size()[0];
     if rows <= MAX_POINTS {
         return samples.shallow_clone();
     }
-    samples.index_select(0, &Tensor::randperm(rows, (Kind::Int64, samples.device())).narrow(0, 0, MAX_POINTS))
+    let index = (Tensor::arange(MAX_POINTS, (Kind::Double, samples.device())) * (rows as f64 / MAX_POINTS as f64)).to_kind(Kind::Int64);
+    samples.index_select(0, &index)
 }
 
 /// Each parameter's axis range: the 0.5% to 99.5% quantiles of every set, with the truth.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 pub use predictive::{predictive_check, Predictive};
+pub use report::CHECK_FILES;
 pub use uniformity::{even_grid, test_uniformity, Band, Uniformity};
 pub use zscore::{pair_scores, PairScores, ZScoreSummary};
 

@@ -1,8 +1,15 @@
 //! The calibration report as markdown: one table per check, the verdicts and the rules behind them.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use super::{CheckReport, Region, UniformityCheck};
+use crate::error::{Error, Result};
+use crate::io::atomic::write_atomically;
+use crate::plot::calibration::check_pictures;
+
+/// The files a check writes into its folder.
+pub const CHECK_FILES: [&str; 5] = ["check.json", "check.md", "sbc.png", "coverage.png", "contraction.png"];
 
 impl CheckReport {
     /// One row per check with its verdict, as a markdown table.
@@ -72,6 +79,19 @@ impl CheckReport {
 }
 
 impl CheckReport {
+    /// Writes [`CHECK_FILES`] into `dir` (created if missing).
+    pub fn write_to(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::io(dir, source))?;
+        let json_path = dir.join("check.json");
+        write_atomically(&json_path, |writer| {
+            serde_json::to_writer_pretty(writer, self).map_err(|error| Error::json(&json_path, error.to_string()))
+        })?;
+        let md_path = dir.join("check.md");
+        let text = self.markdown();
+        write_atomically(&md_path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(&md_path, source)))?;
+        check_pictures(dir, self)
+    }
+
     fn coverage_name(&self) -> &'static str {
         match self.coverage.region {
             Region::HighestDensity => "expected coverage (highest-density regions)",
