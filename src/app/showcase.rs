@@ -17,7 +17,7 @@ use innfer::io::atomic::write_atomically;
 use innfer::io::posterior::read_draws_of;
 use innfer::io::table::{read_table, write_table, Table};
 use innfer::model::checkpoint::TrainingSummary;
-use innfer::model::ModelKind;
+use innfer::model::{Model, ModelKind};
 use innfer::plot::corner::{corner_plot, Corner};
 use innfer::plot::{self, ArmPanel, ColouredPoints, Curves};
 use innfer::problem::gmm::{GaussianMixture, LabelMap};
@@ -147,14 +147,8 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
 
     // 4. Calibration of both kinematics models on the same pairs from the joint.
     on_event(Event::Stage(6, "calibration checks of the kinematics models"));
-    let size = CheckSize { pairs: settings.check_pairs, ..CheckSize::default() };
-    let (truth, y) = kinematics.sample_joint(size.pairs, device)?;
-    let mut checks = Vec::new();
-    for (model, _) in &kinematic_runs {
-        let check = check_model(model, &kinematics.info().x_names, &truth, &y, size, Some(&kinematics))?;
-        check.write_to(&dir.join(format!("kinematics-{}", model.spec.kind)).join("check"))?;
-        checks.push(check);
-    }
+    let models: Vec<&Model> = kinematic_runs.iter().map(|(model, _)| model).collect();
+    let checks = check_kinematics(dir, &models, settings.check_pairs, device)?;
     stopped("calibration checks")?;
 
     on_event(Event::Stage(7, "pictures and report"));
@@ -162,6 +156,21 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     let summaries = [("gmm-inn", &gmm_summary), ("kinematics-inn", &kinematic_runs[0].1), ("kinematics-cinn", &kinematic_runs[1].1)];
     let results = Results { reports: &reports, gmm_report: &gmm_report, checks: &checks, abc_seconds };
     write_report(dir, settings, device, &summaries, &results)
+}
+
+/// Calibration checks of the kinematics `models` on the same `pairs` pairs from the joint, each
+/// written into its run's `check` folder.
+fn check_kinematics(dir: &Path, models: &[&Model], pairs: i64, device: Device) -> Result<Vec<CheckReport>> {
+    let size = CheckSize { pairs, ..CheckSize::default() };
+    let (truth, y) = Kinematics.sample_joint(size.pairs, device)?;
+    let names = Kinematics.info().x_names;
+    let mut checks = Vec::new();
+    for model in models {
+        let check = check_model(model, &names, &truth, &y, size, Some(&Kinematics))?;
+        check.write_to(&dir.join(format!("kinematics-{}", model.spec.kind)).join("check"))?;
+        checks.push(check);
+    }
+    Ok(checks)
 }
 
 /// What the main job measured.
