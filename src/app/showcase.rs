@@ -133,13 +133,15 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     // 3. Yardsticks of every model against the ABC reference.
     on_event(Event::Stage(5, "evaluating against ABC"));
     let eval_settings = EvalSettings { abc_draws: settings.abc_draws, ..EvalSettings::default() };
-    let mut reports = Vec::new();
-    for (model, _) in &kinematic_runs {
-        let reference = innfer::eval::split_by_observation(&abc, 9);
-        let mut report = evaluate(model, &kinematics, &targets, Some(reference), &eval_settings, &mut |_| {})?;
-        report.abc_seconds_per_target = None;
-        reports.push(report);
-    }
+    let models: Vec<&Model> = kinematic_runs.iter().map(|(model, _)| model).collect();
+    let reports = models
+        .iter()
+        .map(|model| {
+            let reference = innfer::eval::split_by_observation(&abc, 9);
+            let report = evaluate(model, &kinematics, &targets, Some(reference), &eval_settings, &mut |_| {})?;
+            Ok(EvalReport { abc_seconds_per_target: None, ..report })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let gmm_targets = colours.shallow_clone();
     let gmm_report =
         evaluate(&gmm_model, &mixture, &gmm_targets, None, &EvalSettings { abc_draws: 1_000_000, ..eval_settings }, &mut |_| {})?;
@@ -147,7 +149,6 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
 
     // 4. Calibration of both kinematics models on the same pairs from the joint.
     on_event(Event::Stage(6, "calibration checks of the kinematics models"));
-    let models: Vec<&Model> = kinematic_runs.iter().map(|(model, _)| model).collect();
     let checks = check_kinematics(dir, &models, settings.check_pairs, device)?;
     stopped("calibration checks")?;
 
