@@ -96,16 +96,7 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
 
     // 1. The mixture: forward predictions of test points, inverse samples for every colour.
     let (gmm_model, gmm_summary) = train(1, &mixture, ModelKind::Inn, on_event)?;
-    let (test_x, test_y) = mixture.sample_joint(4000, device)?;
-    let predicted = predict_y(&gmm_model, &test_x)?.argmax(1, false);
-    let colours = Tensor::arange(LabelMap::Some.used_colours(), (Kind::Int64, device)).one_hot(8).to_kind(Kind::Float);
-    let (inverse_x, inverse_obs) = posterior(&gmm_model, &colours, 1000)?;
-    write_table(
-        &dir.join("gmm-forward.csv"),
-        &names(&["x1", "x2", "colour", "predicted"]),
-        &[&test_x, &test_y.argmax(1, true), &predicted.unsqueeze(1)],
-    )?;
-    write_table(&dir.join("gmm-inverse.csv"), &names(&["obs", "x1", "x2"]), &[&inverse_obs, &inverse_x])?;
+    let colours = write_mixture_samples(dir, &gmm_model, &mixture, device)?;
 
     // 2. Inverse kinematics: INN, cINN and ABC on the nine targets.
     let targets = Tensor::from_slice(TARGETS.as_flattened()).view([9, 2]).to_device(device);
@@ -157,6 +148,23 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
     let summaries = [("gmm-inn", &gmm_summary), ("kinematics-inn", &kinematic_runs[0].1), ("kinematics-cinn", &kinematic_runs[1].1)];
     let results = Results { reports: &reports, gmm_report: &gmm_report, checks: &checks, abc_seconds };
     write_report(dir, settings, device, &summaries, &results)
+}
+
+/// The mixture's forward predictions of test points and inverse samples for every colour, as CSVs;
+/// returns the colours asked for (one-hot rows).
+fn write_mixture_samples(dir: &Path, model: &Model, mixture: &GaussianMixture, device: Device) -> Result<Tensor> {
+    let (test_x, test_y) = mixture.sample_joint(4000, device)?;
+    let predicted = predict_y(&model, &test_x)?.argmax(1, false);
+    let colours = Tensor::arange(LabelMap::Some.used_colours(), (Kind::Int64, device)).one_hot(8).to_kind(Kind::Float);
+    let (inverse_x, inverse_obs) = posterior(&model, &colours, 1000)?;
+    write_table(
+        &dir.join("gmm-forward.csv"),
+        &names(&["x1", "x2", "colour", "predicted"]),
+        &[&test_x, &test_y.argmax(1, true), &predicted.unsqueeze(1)],
+    )?;
+    write_table(&dir.join("gmm-inverse.csv"), &names(&["obs", "x1", "x2"]), &[&inverse_obs, &inverse_x])?;
+
+    Ok(colours)
 }
 
 /// Calibration checks of the kinematics `models` on the same `pairs` pairs from the joint, each
