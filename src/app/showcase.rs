@@ -154,9 +154,9 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
 /// returns the colours asked for (one-hot rows).
 fn write_mixture_samples(dir: &Path, model: &Model, mixture: &GaussianMixture, device: Device) -> Result<Tensor> {
     let (test_x, test_y) = mixture.sample_joint(4000, device)?;
-    let predicted = predict_y(&model, &test_x)?.argmax(1, false);
+    let predicted = predict_y(model, &test_x)?.argmax(1, false);
     let colours = Tensor::arange(LabelMap::Some.used_colours(), (Kind::Int64, device)).one_hot(8).to_kind(Kind::Float);
-    let (inverse_x, inverse_obs) = posterior(&model, &colours, 1000)?;
+    let (inverse_x, inverse_obs) = posterior(model, &colours, 1000)?;
     write_table(
         &dir.join("gmm-forward.csv"),
         &names(&["x1", "x2", "colour", "predicted"]),
