@@ -287,3 +287,40 @@ fn observation_files_name_the_columns_they_ignore() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("extra.csv: ignoring column(s) note (the observations are y1, y2)"), "{stderr}");
 }
+
+/// `check` on pairs and draws files with `truth` and `posterior` contents.
+fn check_files(truth: &str, posterior: &str, expected: &[&str]) {
+    let (_truth_folder, truth_path) = file("pairs.csv", truth);
+    let (_posterior_folder, posterior_path) = file("post.csv", posterior);
+    let args = [
+        "check",
+        "--truth",
+        truth_path.to_str().unwrap(),
+        "--posterior",
+        posterior_path.to_str().unwrap(),
+        "--out",
+        "/tmp/innfer-never-written",
+    ];
+    fails(&args, expected);
+}
+
+#[test]
+fn bad_calibration_inputs() {
+    let truth = "a,b,y\n0.1,0.2,1\n0.3,0.4,2\n";
+    check_files(truth, "obs,a,c\n0,1,2\n1,1,2\n", &["pairs.csv", "missing column 'c'"]);
+    check_files(truth, "a,b\n1,2\n", &["post.csv", "missing column 'obs'"]);
+    check_files(truth, "obs,a,b\n0,1,2\n0,1,2\n1,1,2\n", &["post.csv", "obs 1 has 1 draws, obs 0 has 2"]);
+    check_files("a,b\n1,2\n1,2\n1,2\n", "obs,a,b\n0,1,2\n2,1,2\n", &["post.csv", "obs 1 has 0 draws"]);
+    check_files(truth, "obs,a,b\n0,1,2\n1,1,2\n2,1,2\n", &["pairs.csv", "only 2 rows", "obs 2"]);
+    check_files(truth, "obs,a,b\n0,1,2\n1.5,1,2\n", &["post.csv", "row 3, column 'obs'", "1.5"]);
+    check_files(truth, "obs,a,b\n0,1,NaN\n1,1,2\n", &["post.csv", "row 2, column 'b'", "not a finite number"]);
+    check_files("a,b\n0.1,inf\n", "obs,a,b\n0,1,2\n", &["pairs.csv", "row 2, column 'b'"]);
+    check_files(truth, "obs,a,b\n0,1,2\n1,1,2\n", &["at least 10 pairs, not 2"]);
+
+    let kinematics = runs().1.to_str().unwrap().to_string();
+    fails(&["check", "--run", &kinematics, "--pairs", "0"], &["--pairs", "'0' is not a positive whole number"]);
+    fails(&["check", "--run", &kinematics, "--pairs", "5"], &["at least 10 pairs, not 5"]);
+    let (_folder, pairs) = file("pairs.csv", "x1,x2,x3,y1,y2\n0,0,0,1,1\n");
+    fails(&["check", "--run", &kinematics, "--pairs-file", pairs.to_str().unwrap()], &["pairs.csv", "missing column 'x4'"]);
+    fails(&["check"], &["--run", "--truth"]);
+}

@@ -218,3 +218,43 @@ fn verdicts_follow_the_rules() {
     let exact = library_report(EXACT);
     assert!(exact.z_scores.parameters.iter().all(|summary| (summary.contraction - 0.5).abs() < 0.1), "{:?}", exact.z_scores.parameters);
 }
+
+#[test]
+fn a_run_on_data_is_checked_on_its_held_out_rows() {
+    let folder = tempfile::tempdir().unwrap();
+    let pairs = folder.path().join("pairs.csv");
+    innfer().args(["generate", "--problem", "gaussian_linear", "--n", "2000", "--out"]).arg(&pairs).assert().success();
+    let header = std::fs::read_to_string(&pairs).unwrap().lines().next().unwrap().to_string();
+    let columns: Vec<&str> = header.split(',').collect();
+    let (x, y) = (columns[..10].join(","), columns[10..].join(","));
+    let train = |val: &str, out: &Path| {
+        innfer()
+            .args(["train", "--model", "cinn", "--steps", "20", "--hidden", "16", "--blocks", "2", "--data"])
+            .arg(&pairs)
+            .args(["--x", &x, "--y", &y, "--val", val, "--out"])
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let run = folder.path().join("run");
+    train("0.1", &run);
+    let output = innfer().args(["check", "--draws", "100", "--run"]).arg(&run).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("no posterior predictive check"), "{stderr}");
+    assert!(stderr.contains("held out 200 rows"), "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(run.join("check/check.json")).unwrap()).unwrap();
+    assert_eq!(report["pairs"], 200);
+    assert!(report["predictive"].is_null());
+
+    let unheld = folder.path().join("unheld");
+    train("0", &unheld);
+    let output = innfer().args(["check", "--run"]).arg(&unheld).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("kept no held-out rows") && stderr.contains("--pairs-file"), "{stderr}");
+    // Pairs from a file check it instead (the first 50 rows of the data, for the test's sake).
+    let some_pairs = folder.path().join("some.csv");
+    let text: Vec<&str> = std::fs::read_to_string(&pairs).unwrap().leak().lines().take(51).collect();
+    std::fs::write(&some_pairs, text.join("\n")).unwrap();
+    innfer().args(["check", "--draws", "100", "--run"]).arg(&unheld).arg("--pairs-file").arg(&some_pairs).assert().success();
+}

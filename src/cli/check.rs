@@ -25,9 +25,10 @@ use super::{run_folder, Context};
 /// --posterior: the same checks on draws from any tool (ABC, sbi, another run). Writes check.json,
 /// check.md, sbc.png, coverage.png and contraction.png; prints one verdict per check.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["run", "truth"])))]
 pub struct CheckArgs {
     /// The run folder written by `innfer train`.
-    #[arg(long, required_unless_present = "truth", conflicts_with_all = ["truth", "posterior", "params"])]
+    #[arg(long, conflicts_with_all = ["truth", "posterior", "params"])]
     pub run: Option<PathBuf>,
 
     /// Use a run whose model never took a training step.
