@@ -44,9 +44,9 @@ out="${out:-$(mktemp -d -t innfer-gpu-check-XXXXXX)}"
 mkdir -p "$out"
 
 if [[ $small == 1 ]]; then
-    inn_steps=100; cinn_steps=300; samples=1e5; draws=1e6; main_steps=50; bench_repeats=1
+    inn_steps=100; cinn_steps=300; samples=1e5; draws=1e6; main_steps=50; bench_repeats=1; pairs=200
 else
-    inn_steps=2000; cinn_steps=8000; samples=1e6; draws=1e8; main_steps=""; bench_repeats=3
+    inn_steps=2000; cinn_steps=8000; samples=1e6; draws=1e8; main_steps=""; bench_repeats=3; pairs=1000
 fi
 targets="$repo/data/kinematics-targets.csv"
 checks=()
@@ -81,7 +81,13 @@ check abc abc --observations "$targets" --keep 2000 --draws "$draws" --out "$out
 check eval eval --run "$out/cinn" --observations "$targets" --abc-draws "$draws"
 check eval-reference eval --run "$out/inn" --observations "$targets" --reference "$out/abc.csv"
 check c2st eval --run "$out/cinn" --metric c2st --observations "$targets" --reference "$out/abc.csv"
-check main-job ${main_steps:+--steps "$main_steps"} --abc-draws "$draws" --out "$out/main"
+check check-cinn check --run "$out/cinn" --pairs "$pairs" --out "$out/check-cinn"
+check check-inn check --run "$out/inn" --pairs "$pairs" --out "$out/check-inn"
+check generate-pairs generate --problem kinematics --n "$pairs" --out "$out/pairs.csv"
+check sample-pairs sample --run "$out/cinn" --observations "$out/pairs.csv" --n 1000 --out "$out/post-pairs.csv"
+check check-files check --truth "$out/pairs.csv" --posterior "$out/post-pairs.csv" --out "$out/check-files"
+check corner plot --posterior "$out/post-cinn.csv" --reference "$out/abc.csv" --out "$out/corner.png"
+check main-job ${main_steps:+--steps "$main_steps"} --check-pairs "$pairs" --abc-draws "$draws" --out "$out/main"
 check bench bench --repeats "$bench_repeats" --json
 
 joined=$(IFS=,; echo "${checks[*]}")

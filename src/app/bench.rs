@@ -8,6 +8,7 @@ use tch::{Device, Kind, Tensor};
 use super::showcase::TARGETS;
 use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::error::Result;
+use innfer::eval::check::{check_model, CheckDraws, DEFAULT_PAIRS};
 use innfer::io::table::TableWriter;
 use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec};
 use innfer::problem::kinematics::Kinematics;
@@ -111,6 +112,21 @@ fn samples_to_csv(device: Device) -> Result<(f64, f64)> {
     Ok((rate, peak_resident_megabytes()))
 }
 
+/// Seconds of a calibration check of `model` on kinematics (1000 pairs × 1000 draws, 100 of them
+/// simulated again) with its report and pictures, median over repeats.
+fn check_seconds(model: &Model, repeats: usize) -> Result<f64> {
+    let device = model.device();
+    let folder = tempfile::tempdir().map_err(|source| innfer::Error::io(std::env::temp_dir(), source))?;
+    let (truth, y) = Kinematics.sample_joint(DEFAULT_PAIRS, device)?;
+    let names = Kinematics.info().x_names;
+    let per_second = rate(repeats, || {
+        let report = check_model(model, &names, &truth, &y, CheckDraws::default(), Some(&Kinematics))?;
+        report.write_to(folder.path())?;
+        Ok((1.0, Tensor::zeros([1], (Kind::Float, device))))
+    })?;
+    Ok(1.0 / per_second)
+}
+
 /// The process's peak resident set so far, in MB (0 where the system does not say).
 fn peak_resident_megabytes() -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
@@ -181,6 +197,10 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
         quick.blocks, quick.block.layers, quick.block.hidden
     );
     record("cINN posterior sampling", sampling_rate(&quick_cinn)?, "samples/s", &config);
+
+    on_progress("calibration check");
+    let config = "the quick preset's kinematics cINN: 1000 pairs × 1000 draws, 100 re-simulated, report and pictures";
+    record("calibration check", check_seconds(&quick_cinn, repeats)?, "s", config);
 
     on_progress("rejection ABC");
     let draws = 10_000_000;

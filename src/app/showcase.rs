@@ -11,7 +11,7 @@ use tch::{Device, Kind, Tensor};
 
 use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::error::{Error, Result};
-use innfer::eval::check::{check_model, CheckReport, CheckSize};
+use innfer::eval::check::{check_model, CheckDraws, CheckReport};
 use innfer::eval::{evaluate, EvalReport, EvalSettings};
 use innfer::io::atomic::write_atomically;
 use innfer::io::posterior::read_draws_of;
@@ -170,12 +170,11 @@ fn write_mixture_samples(dir: &Path, model: &Model, mixture: &GaussianMixture, d
 /// Calibration checks of the kinematics `models` on the same `pairs` pairs from the joint, each
 /// written into its run's `check` folder.
 fn check_kinematics(dir: &Path, models: &[&Model], pairs: i64, device: Device) -> Result<Vec<CheckReport>> {
-    let size = CheckSize { pairs, ..CheckSize::default() };
-    let (truth, y) = Kinematics.sample_joint(size.pairs, device)?;
+    let (truth, y) = Kinematics.sample_joint(pairs, device)?;
     let names = Kinematics.info().x_names;
     let mut checks = Vec::new();
     for model in models {
-        let check = check_model(model, &names, &truth, &y, size, Some(&Kinematics))?;
+        let check = check_model(model, &names, &truth, &y, CheckDraws::default(), Some(&Kinematics))?;
         check.write_to(&dir.join(format!("kinematics-{}", model.spec.kind)).join("check"))?;
         checks.push(check);
     }

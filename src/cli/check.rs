@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use innfer::eval::check::{check_draws, check_model, CheckReport, CheckSize, Draws, CHECK_FILES};
+use innfer::eval::check::{self, check_draws, check_model, CheckDraws, CheckReport, Draws, CHECK_FILES};
 use innfer::io::posterior::read_draws_of_pairs;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint::{self, ProblemInfo};
@@ -36,15 +36,15 @@ pub struct CheckArgs {
     pub allow_untrained: bool,
 
     /// Pairs (θ*, y) to check (for a run on data: at most its held-out rows).
-    #[arg(long, default_value = "1000", value_parser = parse_count)]
+    #[arg(long, default_value_t = check::DEFAULT_PAIRS, value_parser = parse_count)]
     pub pairs: i64,
 
     /// Posterior draws per pair.
-    #[arg(long, default_value = "1000", value_parser = parse_count)]
+    #[arg(long, default_value_t = check::DEFAULT_DRAWS, value_parser = parse_count)]
     pub draws: i64,
 
     /// Draws per pair sent through the forward process for the predictive check (0: none).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(0..))]
+    #[arg(long, default_value_t = check::DEFAULT_PREDICTIVE_DRAWS, value_parser = clap::value_parser!(i64).range(0..))]
     pub predictive_draws: i64,
 
     /// Pairs to check instead of draws from the joint: a CSV with the run's x and y columns.
@@ -113,9 +113,9 @@ fn check_run(args: &CheckArgs, run: &Path, device: Device) -> Result<CheckReport
     if problem.is_none() && args.predictive_draws > 0 {
         eprintln!("check: the run has no simulator, so no posterior predictive check (give one with --simulator)");
     }
-    let size = CheckSize { pairs: truth.size()[0], draws: args.draws, predictive_draws: args.predictive_draws };
-    eprintln!("check: {} pairs × {} draws of the {} of {}", size.pairs, size.draws, loaded.model.spec.kind, run.display());
-    Ok(check_model(&loaded.model, &info.x_names, &truth, &y, size, problem.as_deref())?)
+    let draws = CheckDraws { per_pair: args.draws, predictive: args.predictive_draws };
+    eprintln!("check: {} pairs × {} draws of the {} of {}", truth.size()[0], draws.per_pair, loaded.model.spec.kind, run.display());
+    Ok(check_model(&loaded.model, &info.x_names, &truth, &y, draws, problem.as_deref())?)
 }
 
 /// The pairs a run on data held out of training, the first `most` of them.

@@ -31,7 +31,7 @@ pub struct MainJobArgs {
     pub steps: Option<u64>,
 
     /// Pairs (θ*, y) of the calibration checks of the kinematics models (1000 draws each).
-    #[arg(long, default_value = "1000", value_parser = parse_count)]
+    #[arg(long, default_value_t = innfer::eval::check::DEFAULT_PAIRS, value_parser = parse_count)]
     pub check_pairs: i64,
 }
 

@@ -1,5 +1,9 @@
 //! Pictures drawn with plotters, with a bundled font so text renders on machines without fonts.
 
+pub mod calibration;
+pub mod corner;
+pub mod losses;
+
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -7,11 +11,6 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-
-pub mod calibration;
-pub mod corner;
-pub mod losses;
-
 pub use losses::{loss_curves, Curves};
 
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");

@@ -320,24 +320,29 @@ fn coverage_check(draws: &Draws<'_>, sbc: &UniformityCheck, parameter_ranks: &Te
     Ok(Coverage { region, check })
 }
 
-/// How many pairs and draws a model check uses.
+/// How many posterior draws a model check takes per pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckSize {
-    /// Pairs (θ*, y).
-    pub pairs: i64,
+pub struct CheckDraws {
     /// Posterior draws per pair.
-    pub draws: i64,
-    /// Draws per pair sent through the forward process (0: no predictive check).
-    pub predictive_draws: i64,
+    pub per_pair: i64,
+    /// Of those, draws sent through the forward process (0: no predictive check).
+    pub predictive: i64,
 }
 
-impl Default for CheckSize {
+/// Pairs a check draws from the joint by default.
+pub const DEFAULT_PAIRS: i64 = 1000;
+/// Posterior draws per pair by default.
+pub const DEFAULT_DRAWS: i64 = 1000;
+/// Draws per pair sent through the forward process by default.
+pub const DEFAULT_PREDICTIVE_DRAWS: i64 = 100;
+
+impl Default for CheckDraws {
     fn default() -> Self {
-        CheckSize { pairs: 1000, draws: 1000, predictive_draws: 100 }
+        CheckDraws { per_pair: DEFAULT_DRAWS, predictive: DEFAULT_PREDICTIVE_DRAWS }
     }
 }
 
-/// Draws `size.draws` posterior samples of `model` for each observation `y` [N, dim_y] of the pairs
+/// Draws `draws.per_pair` posterior samples of `model` for each observation `y` [N, dim_y] of the pairs
 /// with truths `truth` [N, P], with the model's log densities when it is a cINN, and checks them;
 /// with a `problem` whose forward process runs, also the posterior predictive check.
 pub fn check_model(
@@ -345,7 +350,7 @@ pub fn check_model(
     names: &[String],
     truth: &Tensor,
     y: &Tensor,
-    size: CheckSize,
+    draws: CheckDraws,
     problem: Option<&dyn Problem>,
 ) -> Result<CheckReport> {
     let _no_grad = tch::no_grad_guard();
@@ -355,19 +360,19 @@ pub fn check_model(
     }
     let device = model.device();
     let (truth, y) = (truth.to_device(device).to_kind(Kind::Float), y.to_device(device).to_kind(Kind::Float));
-    let (samples, _) = posterior(model, &y, size.draws)?;
-    let samples = samples.view([pairs, size.draws, -1]);
+    let (samples, _) = posterior(model, &y, draws.per_pair)?;
+    let samples = samples.view([pairs, draws.per_pair, -1]);
     let log_density = match model.spec.kind {
         ModelKind::Cinn => {
-            let repeated = y.repeat_interleave_self_int(size.draws, 0, None);
-            let of_draws = log_density(model, &samples.view([pairs * size.draws, -1]), &repeated)?.view([pairs, size.draws]);
+            let repeated = y.repeat_interleave_self_int(draws.per_pair, 0, None);
+            let of_draws = log_density(model, &samples.view([pairs * draws.per_pair, -1]), &repeated)?.view([pairs, draws.per_pair]);
             Some((log_density(model, &truth, &y)?, of_draws))
         }
         ModelKind::Inn => None,
     };
     let mut report = check_draws(&Draws { names, truth: &truth, draws: &samples, log_density })?;
-    if let (Some(problem), true) = (problem, size.predictive_draws > 0) {
-        report.predictive = Some(predictive_check(problem, &truth, &y, &samples, size.predictive_draws)?);
+    if let (Some(problem), true) = (problem, draws.predictive > 0) {
+        report.predictive = Some(predictive_check(problem, &truth, &y, &samples, draws.predictive)?);
     }
     Ok(report)
 }
