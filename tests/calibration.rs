@@ -258,3 +258,40 @@ fn a_run_on_data_is_checked_on_its_held_out_rows() {
     std::fs::write(&some_pairs, text.join("\n")).unwrap();
     innfer().args(["check", "--draws", "100", "--run"]).arg(&unheld).arg("--pairs-file").arg(&some_pairs).assert().success();
 }
+
+#[test]
+fn corner_plots_draw_at_most_twelve_parameters_and_say_so() {
+    let folder = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (1..=13).map(|i| format!("p{i}")).collect();
+    let (posterior, reference, truth) = (folder.path().join("post.csv"), folder.path().join("ref.csv"), folder.path().join("truth.csv"));
+    {
+        let _serial = serial();
+        tch::manual_seed(25);
+        let obs = Tensor::arange(2, (Kind::Int64, Device::Cpu)).repeat_interleave_self_int(500, 0, None);
+        let header: Vec<String> = std::iter::once("obs".to_string()).chain(names.iter().cloned()).collect();
+        let draws = || Tensor::randn([1000, 13], (Kind::Float, Device::Cpu));
+        write_table(&posterior, &header, &[&obs, &draws()]).unwrap();
+        write_table(&reference, &header, &[&obs, &(draws() + 0.5)]).unwrap();
+        write_table(&truth, &names, &[&Tensor::zeros([2, 13], (Kind::Float, Device::Cpu))]).unwrap();
+    }
+    let out = folder.path().join("corner.png");
+    let plot = |extra: &[&str]| {
+        let mut command = innfer();
+        command.args(["plot", "--posterior"]).arg(&posterior).arg("--reference").arg(&reference).arg("--truth").arg(&truth);
+        command.arg("--out").arg(&out).args(extra);
+        command.output().unwrap()
+    };
+    let output = plot(&["--obs", "1"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.contains("first 12 of 13 parameters"), "{stderr}");
+    assert_eq!(image::image_dimensions(&out).unwrap(), (160 * 12 + 20, 160 * 12 + 60));
+    let output = plot(&["--params", "p13,p1"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(image::image_dimensions(&out).unwrap(), (360 * 2 + 20, 360 * 2 + 60));
+    let output = plot(&["--obs", "2"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("no draws of obs 2"), "{stderr}");
+    let output = plot(&["--params", "p1,q"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("missing column 'q'"), "{stderr}");
+}
