@@ -67,6 +67,24 @@ fn bidirectional_steps_lower_the_forward_fit() {
     assert!(last.iter().all(|v| v.is_finite()));
 }
 
+/// With [z, y] as wide as the network (the mixture's INN: z 2 + y 8 = 10) there are no padding
+/// outputs, and the paper's losses stay finite.
+#[test]
+fn the_paper_losses_train_a_network_without_padding_outputs() {
+    let _serial = serial();
+    few_threads();
+    tch::manual_seed(12);
+    let mixture = innfer::problem::gmm::GaussianMixture::new(innfer::problem::gmm::LabelMap::Some);
+    let (x, y) = mixture.sample_joint(256, Device::Cpu).unwrap();
+    let spec = ModelSpec::inn(Dims::new(2, 8, 2, 10).unwrap(), 2, small_block(CouplingKind::Glow), 1);
+    let model = Model::new(spec, Device::Cpu).unwrap();
+    let objective =
+        Bidirectional { weights: weights(), y_noise: 0.1, pad_noise: 0.05, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 20);
+    assert!(first.iter().chain(&last).all(|v| v.is_finite()), "{first:?} → {last:?}");
+    assert!(last[0] < first[0], "l_y {} → {}", first[0], last[0]);
+}
+
 /// L_x is ramped up over training: on the same batch and the same random draws, its value at the
 /// start is 2·0.002 of its value at the end, and the other terms do not change.
 #[test]

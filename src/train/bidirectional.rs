@@ -56,6 +56,14 @@ fn not_computed(like: &Tensor) -> Tensor {
     Tensor::zeros([], (like.kind(), like.device()))
 }
 
+/// Mean square of the padding outputs, pushed to zero by L_y; zero when [z, y] fills the network.
+fn padding_penalty(pad: &Tensor) -> Tensor {
+    match pad.size()[1] {
+        0 => not_computed(pad),
+        _ => pad.square().mean(Kind::Float),
+    }
+}
+
 /// Back-propagates a sum of terms unless all of them had weight zero (and so no graph).
 fn backward_if_weighted(loss: Tensor) {
     if loss.requires_grad() {
@@ -83,7 +91,7 @@ impl Bidirectional {
         let (z, pad, predicted_y) = dims.split_zy(&v);
         let l_y = match self.weights.y {
             0.0 => not_computed(x),
-            weight => (predicted_y.mse_loss(noisy_y, Reduction::Mean) + pad.square().mean(Kind::Float)) * weight,
+            weight => (predicted_y.mse_loss(noisy_y, Reduction::Mean) + padding_penalty(&pad)) * weight,
         };
         let l_z = match self.weights.z {
             0.0 => not_computed(x),
