@@ -155,6 +155,12 @@ pub struct Knobs {
     /// Initial learning rate (Adam).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Adam's decays of its running means of gradients and squared gradients [default: 0.9,0.999].
+    #[arg(long, value_name = "B1,B2", value_parser = parse_two_numbers)]
+    pub adam_betas: Option<(f64, f64)>,
+    /// Adam's L2 weight decay [default: 1e-5].
+    #[arg(long, value_name = "DECAY")]
+    pub weight_decay: Option<f64>,
     /// Soft clamp of the coupling scales.
     #[arg(long)]
     pub clamp: Option<f64>,
@@ -197,6 +203,19 @@ pub struct Knobs {
     pub checkpoint_every: Option<Duration>,
 }
 
+/// Two numbers separated by a comma, such as `0.8,0.9`.
+fn parse_two_numbers(text: &str) -> std::result::Result<(f64, f64), String> {
+    let numbers: Vec<f64> = text
+        .split(',')
+        .map(|part| part.trim().parse::<f64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| format!("'{text}' is not two numbers"))?;
+    match numbers[..] {
+        [first, second] => Ok((first, second)),
+        _ => Err(format!("expected two numbers separated by a comma, not '{text}'")),
+    }
+}
+
 impl Knobs {
     /// Applies the given settings on top of a preset.
     /// `default_inn_widths` are the problem's (z, total), used when only one of them is given.
@@ -223,6 +242,8 @@ impl Knobs {
         config.bounded = self.bounded.unwrap_or(config.bounded);
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);
+        set(&mut config.weight_decay, self.weight_decay);
+        config.adam_betas = self.adam_betas.unwrap_or(config.adam_betas);
         set(&mut config.block.clamp, self.clamp);
         if let Some(set) = self.losses {
             config.losses = set.weights();

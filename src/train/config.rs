@@ -22,6 +22,25 @@ pub struct Stop {
     pub budget: Option<Duration>,
 }
 
+impl Stop {
+    /// Checks that there is a limit and that each limit given can be reached.
+    pub fn validate(&self) -> Result<()> {
+        if self.steps.is_none() && self.epochs.is_none() && self.budget.is_none() {
+            return Err(Error::invalid("training needs a limit: --steps, --epochs or --budget"));
+        }
+        if self.steps == Some(0) {
+            return Err(Error::invalid("--steps must be at least 1"));
+        }
+        if let Some(epochs) = self.epochs.filter(|epochs| !(epochs.is_finite() && *epochs > 0.0)) {
+            return Err(Error::invalid(format!("--epochs must be a positive number, not {epochs}")));
+        }
+        if self.budget.is_some_and(|budget| budget.is_zero()) {
+            return Err(Error::invalid("--budget must be longer than zero"));
+        }
+        Ok(())
+    }
+}
+
 mod humantime_serde_option {
     use std::time::Duration;
 
@@ -115,6 +134,9 @@ pub struct TrainConfig {
     pub lr_end_factor: f64,
     /// Adam weight decay.
     pub weight_decay: f64,
+    /// Adam's decays of its running means of gradients and of squared gradients.
+    #[serde(default = "default_adam_betas")]
+    pub adam_betas: (f64, f64),
     /// Gradient norm clip.
     pub grad_clip: f64,
     /// Size of the generated training set.
@@ -161,6 +183,11 @@ pub struct TrainConfig {
     /// Time between checkpoints during training.
     #[serde(with = "humantime_serde")]
     pub checkpoint_every: Duration,
+}
+
+/// Adam's usual decays (0.9, 0.999).
+fn default_adam_betas() -> (f64, f64) {
+    (0.9, 0.999)
 }
 
 mod humantime_serde {
@@ -228,6 +255,7 @@ impl TrainConfig {
             lr: 1e-3,
             lr_end_factor: 0.05,
             weight_decay: 1e-5,
+            adam_betas: default_adam_betas(),
             grad_clip: 10.0,
             samples: 1_000_000,
             fresh: false,
@@ -332,18 +360,7 @@ impl TrainConfig {
         if self.kernel_widths.is_empty() || self.kernel_widths.iter().any(|h| !(h.is_finite() && *h > 0.0)) {
             return Err(Error::invalid(format!("kernel widths must be positive numbers, not {:?}", self.kernel_widths)));
         }
-        if self.stop.steps.is_none() && self.stop.epochs.is_none() && self.stop.budget.is_none() {
-            return Err(Error::invalid("training needs a limit: --steps, --epochs or --budget"));
-        }
-        if self.stop.steps == Some(0) {
-            return Err(Error::invalid("--steps must be at least 1"));
-        }
-        if let Some(epochs) = self.stop.epochs {
-            positive("epochs", epochs)?;
-        }
-        if self.stop.budget.is_some_and(|budget| budget.is_zero()) {
-            return Err(Error::invalid("--budget must be longer than zero"));
-        }
+        self.stop.validate()?;
         let LossWeights { y, z, x, reconstruction, likelihood } = self.losses;
         for (name, value) in [
             ("--w-y", y),
@@ -369,6 +386,13 @@ impl TrainConfig {
         }
         if self.fresh && self.simulations.is_some() {
             return Err(Error::invalid("--fresh and --simulations exclude each other"));
+        }
+        let (beta1, beta2) = self.adam_betas;
+        if !((0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2)) {
+            return Err(Error::invalid(format!("--adam-betas must both be at least 0 and below 1, not {beta1},{beta2}")));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(Error::invalid(format!("--weight-decay must be a finite number of at least 0, not {}", self.weight_decay)));
         }
         if !(0.0..1.0).contains(&self.validation) {
             return Err(Error::invalid(format!("--val must be at least 0 and below 1, not {}", self.validation)));

@@ -278,7 +278,8 @@ impl<'a> Trainer<'a> {
             }
             None => None,
         };
-        let adam = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-6, weight_decay: config.weight_decay };
+        let (beta1, beta2) = config.adam_betas;
+        let adam = AdamConfig { beta1, beta2, eps: 1e-6, weight_decay: config.weight_decay };
         let mut optimiser = FlatAdam::new(&model.vars.trainable_variables(), adam)?;
         if let Some(decay) = config.weight_average {
             optimiser.keep_average(decay);
