@@ -54,6 +54,10 @@ pub enum Error {
     #[error("out of memory in {what}: {message}; lower {advice}")]
     OutOfMemory { what: String, advice: String, message: String },
 
+    /// A round of sequential training failed; the run folder keeps the previous round's model.
+    #[error("round {round}: {source}")]
+    InRound { round: usize, source: Box<Error> },
+
     /// Work was stopped on request (Ctrl-C, SIGTERM) before it was complete.
     #[error("interrupted: {what}")]
     Interrupted { what: String },

@@ -99,6 +99,13 @@ pub fn run(args: CheckArgs, context: Context) -> Result<()> {
 /// Samples the run's posterior for pairs from its joint (or its held-out rows, or a file) and checks.
 fn check_run(args: &CheckArgs, run: &Path, device: Device) -> Result<CheckReport> {
     let loaded = checkpoint::load_trained(run, device, args.allow_untrained)?;
+    if let Some(record) = &loaded.training.sequential {
+        eprintln!(
+            "warning: this run was made in {} sequential rounds for one observation; its posterior is valid near that one only, \
+             so a check over pairs from the joint says little about it",
+            record.rounds.len()
+        );
+    }
     let info = &loaded.problem;
     let has_simulator = info.name != DATA_PROBLEM || args.simulator.simulator.is_some() || info.options.contains_key("simulator");
     let problem: Option<Box<dyn Problem>> = match has_simulator {

@@ -44,3 +44,8 @@ pub fn count_bar(title: &str, length: u64, unit: &str) -> ProgressBar {
     bar.set_prefix(title.to_string());
     bar
 }
+
+/// Says that round `round` of `rounds` of a sequential training starts.
+pub fn announce_round(round: usize, rounds: usize) {
+    eprintln!("round {round} of {rounds}");
+}

@@ -9,6 +9,7 @@ use innfer::io::atomic::free_bytes;
 use innfer::io::table::TableWriter;
 use innfer::model::checkpoint;
 use innfer::sample::posterior_in_parts;
+use innfer::train::sequential::{other_observations, other_observations_warning};
 use tch::Tensor;
 
 use super::observations::{parse_count, ObservationArgs};
@@ -53,6 +54,11 @@ pub fn run(args: SampleArgs, context: Context) -> Result<()> {
         bail!("give observations with --y VALUES or --observations OBS.csv");
     }
     let y = args.observations.read(names, context.device)?;
+    if let Some(record) = &loaded.training.sequential {
+        if let Some(warning) = other_observations_warning(record, &other_observations(record, &y)) {
+            eprintln!("warning: {warning}");
+        }
+    }
     let simulator = match args.resimulate {
         true => Some(args.simulator.problem_of(&loaded.problem, context.device)?),
         false => None,

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use innfer::io::observations::read_observations;
 use innfer::model::checkpoint::TrainingSummary;
 use innfer::model::{Activation, CouplingKind, ModelKind};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
+use innfer::train::sequential::{Sequential, DEFAULT_EPSILON};
 use innfer::train::{self, LogRecord, LossSet, Preset, RunOutput, Stop, TrainConfig};
 
 use super::problem_args::ProblemArgs;
@@ -52,6 +54,24 @@ pub struct TrainArgs {
 
     #[command(flatten)]
     pub knobs: Knobs,
+
+    #[command(flatten)]
+    pub sequential: SequentialArgs,
+}
+
+/// Sequential rounds for one observation.
+#[derive(Debug, Args)]
+pub struct SequentialArgs {
+    /// Train for this one observation (a CSV with the y columns and one row) in --rounds rounds:
+    /// later rounds simulate only where the current posterior for it puts its mass (truncated
+    /// sequential NPE; the cINN, a built-in problem or sbibm task, with --simulations).
+    #[arg(long, value_name = "OBS.csv", requires_all = ["rounds", "simulations"], conflicts_with = "data")]
+    pub observation: Option<PathBuf>,
+
+    /// Rounds that share the --simulations (round 1 from the prior, each later one from the prior
+    /// truncated to the last posterior's highest-density region of mass 1 − 10^-4).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), requires = "observation")]
+    pub rounds: Option<u32>,
 }
 
 /// When training stops.
@@ -316,9 +336,26 @@ fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&
     let problem = args.problem.build()?;
     let config = settings(args, &args.problem.problem, problem.inn_widths(), context)?;
     let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem.problem, args.model)));
+    let observation = match &args.sequential.observation {
+        Some(path) => {
+            let observation = read_observations(path, &problem.info().y_names)?;
+            if observation.size()[0] != 1 {
+                bail!("{}: a sequential run is made for one observation, and the file has {} rows", path.display(), observation.size()[0]);
+            }
+            Some(observation)
+        }
+        None => None,
+    };
     run_folder::create(&dir)?;
     let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
-    let trained = train::train_problem(problem.as_ref(), &config, context.device, output);
+    let trained = match (&observation, args.sequential.rounds) {
+        (Some(observation), Some(rounds)) => {
+            let sequential = Sequential { observation, rounds: rounds as usize, epsilon: DEFAULT_EPSILON };
+            let on_round = &mut |round: usize, rounds: usize| progress::announce_round(round, rounds);
+            train::sequential::train_sequential(problem.as_ref(), &config, &sequential, context.device, output, on_round)
+        }
+        _ => train::train_problem(problem.as_ref(), &config, context.device, output),
+    };
     Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
 }
 

@@ -56,6 +56,33 @@ pub struct TrainingSummary {
     /// The device it trained on (results on a GPU may differ in the last bits from the CPU's).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub device: String,
+    /// A sequential run's observation and rounds: its posterior is valid near that observation only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<SequentialRecord>,
+}
+
+/// What the rounds of a sequential run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SequentialRecord {
+    /// The observation (raw y) the run was made for.
+    pub observation: Vec<f64>,
+    /// One record per round, in order.
+    pub rounds: Vec<RoundRecord>,
+}
+
+/// One round of a sequential run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// Simulations drawn in this round.
+    pub simulations: i64,
+    /// Simulations trained on after it (all rounds so far).
+    pub total: i64,
+    /// Share of prior draws inside the truncation (1 in the first round, which draws from the prior).
+    pub acceptance: f64,
+    /// Optimiser steps of its training.
+    pub steps: u64,
+    /// The kept model's loss on the held-out simulations.
+    pub held_out_loss: Option<f64>,
 }
 
 /// The model kept by validation.

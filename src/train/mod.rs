@@ -7,6 +7,7 @@ pub mod fit;
 pub mod likelihood;
 pub mod metrics_log;
 pub mod objective;
+pub mod sequential;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -133,7 +134,7 @@ fn pairs_data(spec: &DataSpec, config: &mut TrainConfig) -> Result<TrainingData<
 
 /// A fixed training set of the rows of (x, y) less the share `fraction` held out by [`held_out`],
 /// which validate.
-fn split_off_validation(x: Tensor, y: Tensor, fraction: f64) -> TrainingData<'static> {
+pub(crate) fn split_off_validation(x: Tensor, y: Tensor, fraction: f64) -> TrainingData<'static> {
     let mask = held_out(x.size()[0], fraction).to_device(x.device());
     let ((x, x_held_out), (y, y_held_out)) = (split_rows(&x, &mask), split_rows(&y, &mask));
     let validation = (x_held_out.size()[0] > 0).then_some((x_held_out, y_held_out));
@@ -161,8 +162,8 @@ pub fn train_problem(
     let model = new_model(config, basis, device)?;
     drop(scale_rows);
     let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
-    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
-    continue_training(model, info, data, config, None, metrics, output)
+    let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
+    continue_training(model, info, data, config, None, &mut metrics, output)
 }
 
 /// Trains a model on the pairs of `spec` into a new run folder. x and y are always standardised;
@@ -174,8 +175,8 @@ pub fn train_data(spec: &DataSpec, config: &TrainConfig, device: Device, output:
     let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
     let info = spec.info();
     let model = new_model(&config, ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x, y }, device)?;
-    let metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
-    continue_training(model, info, data, &config, None, metrics, output)
+    let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
+    continue_training(model, info, data, &config, None, &mut metrics, output)
 }
 
 /// Continues training the checkpoint in `output.dir` exactly where it stopped: the same data (drawn
@@ -190,25 +191,30 @@ pub fn resume(device: Device, stop: Option<Stop>, output: RunOutput<'_>) -> Resu
         .map_err(|error| Error::checkpoint(output.dir, format!("cannot read the training settings: {error}")))?;
     config.stop = stop.unwrap_or(config.stop);
     config.validate()?;
-    let metrics = MetricsLog::resume(&output.dir.join("metrics.csv"), loaded.training.steps)?;
+    if loaded.training.sequential.is_some() {
+        return Err(Error::invalid(
+            "a sequential run cannot be resumed (its rounds drew their simulations from models that are gone); train it again",
+        ));
+    }
+    let mut metrics = MetricsLog::resume(&output.dir.join("metrics.csv"), loaded.training.steps)?;
     let resumed = Some(Resumed { summary: loaded.training, optimiser });
     if loaded.problem.name == DATA_PROBLEM {
         let data = pairs_data(&DataSpec::from_info(&loaded.problem)?, &mut config)?;
-        return continue_training(loaded.model, loaded.problem, data, &config, resumed, metrics, output);
+        return continue_training(loaded.model, loaded.problem, data, &config, resumed, &mut metrics, output);
     }
     let problem = crate::problem::builtin(&loaded.problem.name, &loaded.problem.options)?;
     let (data, _) = problem_data(problem.as_ref(), &config, device)?;
-    continue_training(loaded.model, problem.info(), data, &config, resumed, metrics, output)
+    continue_training(loaded.model, problem.info(), data, &config, resumed, &mut metrics, output)
 }
 
 /// The loop of [`fit`] with the run folder's log and checkpoints.
-fn continue_training(
+pub(crate) fn continue_training(
     mut model: Model,
     info: ProblemInfo,
     data: TrainingData<'_>,
     config: &TrainConfig,
     resumed: Option<Resumed>,
-    mut metrics: MetricsLog,
+    metrics: &mut MetricsLog,
     output: RunOutput<'_>,
 ) -> Result<(Model, TrainingSummary)> {
     let dir = output.dir;

@@ -1,0 +1,183 @@
+//! Sequential rounds for one observation: truncated sequential neural posterior estimation (TSNPE,
+//! Deistler et al. 2022) with the cINN. Round 1 draws parameters from the prior; every later round
+//! draws them from the prior truncated to the current posterior's highest-density region of mass
+//! 1 − ε, and the cINN is trained again on all simulations so far (a truncated prior needs no
+//! correction of the likelihood loss). The last round's model is the run's model.
+
+use tch::{Device, Kind, Tensor};
+
+use super::metrics_log::MetricsLog;
+use super::{continue_training, new_model, objective_for, split_off_validation, ModelBasis, RunOutput, TrainConfig, TrainingData};
+use crate::error::{Error, Result};
+use crate::model::checkpoint::{self, RoundRecord, SequentialRecord, TrainingSummary};
+use crate::model::{Model, ModelKind};
+use crate::problem::Problem;
+use crate::sample::{log_density, posterior};
+use crate::seeding::{reseed, Stream};
+
+/// Posterior mass outside the truncated region (TSNPE's ε).
+pub const DEFAULT_EPSILON: f64 = 1e-4;
+/// Posterior samples whose densities set the truncation threshold.
+const THRESHOLD_SAMPLES: i64 = 100_000;
+/// Prior draws tested at once against the threshold.
+const PRIOR_CHUNK: i64 = 100_000;
+/// Most prior draws one round may test before it gives up.
+const MAX_PRIOR_DRAWS: i64 = 100_000_000;
+
+/// How a sequential run is made.
+pub struct Sequential<'a> {
+    /// The observation (raw y, [1, dim_y]).
+    pub observation: &'a Tensor,
+    /// Rounds that share the config's simulations.
+    pub rounds: usize,
+    /// Posterior mass left outside the truncation.
+    pub epsilon: f64,
+}
+
+impl Sequential<'_> {
+    fn validate(&self, config: &TrainConfig, problem: &dyn Problem) -> Result<i64> {
+        if config.model != ModelKind::Cinn {
+            return Err(Error::invalid("sequential rounds train the cINN (--model cinn): they need its density to truncate the prior"));
+        }
+        if self.rounds == 0 {
+            return Err(Error::invalid("--rounds must be at least 1"));
+        }
+        let Some(total) = config.simulations() else {
+            return Err(Error::invalid("sequential rounds share --simulations N among them: give --simulations"));
+        };
+        if self.observation.size() != [1, problem.dim_y()] {
+            return Err(Error::invalid(format!(
+                "a sequential run is made for one observation of {} values, not {:?}",
+                problem.dim_y(),
+                self.observation.size()
+            )));
+        }
+        if total / (self.rounds as i64) < config.batch * 2 {
+            return Err(Error::invalid(format!(
+                "{total} simulations in {} rounds leave fewer than two batches ({}) per round",
+                self.rounds, config.batch
+            )));
+        }
+        if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
+            return Err(Error::invalid(format!("ε must be above 0 and below 1, not {}", self.epsilon)));
+        }
+        Ok(total)
+    }
+}
+
+/// Trains a cINN for `sequential.observation` in rounds into the new run folder of `output`;
+/// `on_round(round, rounds)` is told when each round starts. The run folder holds the last finished
+/// round's model, with the rounds recorded in its manifest; a round that fails keeps the one before.
+pub fn train_sequential(
+    problem: &dyn Problem,
+    config: &TrainConfig,
+    sequential: &Sequential<'_>,
+    device: Device,
+    output: RunOutput<'_>,
+    on_round: &mut dyn FnMut(usize, usize),
+) -> Result<(Model, TrainingSummary)> {
+    config.validate()?;
+    let total = sequential.validate(config, problem)?;
+    let observation = sequential.observation.to_device(device).to_kind(Kind::Float);
+    let info = problem.info();
+    let mut record =
+        SequentialRecord { observation: Vec::<f64>::try_from(observation.view([-1]).to_kind(Kind::Double))?, rounds: Vec::new() };
+    let validated = config.validation > 0.0;
+    let mut metrics = MetricsLog::create_in_rounds(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
+    let (mut all_x, mut all_y): (Vec<Tensor>, Vec<Tensor>) = (Vec::new(), Vec::new());
+    let mut trained: Option<(Model, TrainingSummary)> = None;
+    let rounds = sequential.rounds;
+    for round in 1..=rounds {
+        on_round(round, rounds);
+        metrics.set_round(round);
+        let in_round = |error: Error| Error::InRound { round, source: Box::new(error) };
+        let count = total / rounds as i64 + if round == rounds { total % rounds as i64 } else { 0 };
+        reseed(config.seed, Stream::Data, round as u64);
+        let (theta, acceptance) = match &trained {
+            None => (problem.sample_prior(count, device), 1.0),
+            Some((model, _)) => truncated_prior(problem, model, &observation, sequential.epsilon, count).map_err(in_round)?,
+        };
+        let y = problem.simulate(&theta).map_err(in_round)?;
+        all_x.push(theta);
+        all_y.push(y);
+        let (x, y) = (Tensor::cat(&all_x, 0), Tensor::cat(&all_y, 0));
+        let rows = x.size()[0];
+        let mut round_config = config.clone();
+        round_config.simulations = Some(rows);
+        round_config.validate().map_err(in_round)?;
+        let data = split_off_validation(x, y, config.validation);
+        let TrainingData::Fixed { x: train_x, y: train_y, .. } = &data else { unreachable!("simulations are a fixed set") };
+        let basis =
+            ModelBasis { info: &info, default_inn_widths: problem.inn_widths(), bounds: problem.x_bounds(), x: train_x, y: train_y };
+        let model = new_model(&round_config, basis, device).map_err(in_round)?;
+        let round_output = RunOutput { dir: output.dir, stop: output.stop, on_log: &mut *output.on_log };
+        let (model, mut summary) =
+            continue_training(model, info.clone(), data, &round_config, None, &mut metrics, round_output).map_err(in_round)?;
+        record.rounds.push(RoundRecord {
+            simulations: count,
+            total: rows,
+            acceptance,
+            steps: summary.steps,
+            held_out_loss: summary.best_validation.map(|best| best.loss),
+        });
+        summary.sequential = Some(record.clone());
+        checkpoint::save(output.dir, &model, &info, &summary, None).map_err(in_round)?;
+        let interrupted = summary.interrupted;
+        trained = Some((model, summary));
+        if interrupted {
+            break;
+        }
+    }
+    trained.ok_or_else(|| Error::invalid("no round ran"))
+}
+
+/// `count` draws of the prior inside the highest-density region of mass 1 − `epsilon` of `model`'s
+/// posterior for `observation`, and the share of prior draws that fell inside.
+pub fn truncated_prior(problem: &dyn Problem, model: &Model, observation: &Tensor, epsilon: f64, count: i64) -> Result<(Tensor, f64)> {
+    let _no_grad = tch::no_grad_guard();
+    let device = model.device();
+    let observation = observation.to_device(device).to_kind(Kind::Float);
+    let (samples, _) = posterior(model, &observation, THRESHOLD_SAMPLES)?;
+    let densities = log_density(model, &samples, &observation.repeat([THRESHOLD_SAMPLES, 1]))?;
+    let rank = ((epsilon * THRESHOLD_SAMPLES as f64).floor() as i64).max(1);
+    let threshold = densities.kthvalue(rank, 0, false).0.double_value(&[]);
+    let (mut kept, mut inside, mut drawn) = (Vec::new(), 0i64, 0i64);
+    while inside < count {
+        if drawn >= MAX_PRIOR_DRAWS {
+            return Err(Error::invalid(format!(
+                "after {drawn} prior draws only {inside} of the {count} needed fell inside the truncated prior: the posterior \
+                 is too narrow for rejection from the prior (fewer rounds, or more simulations per round)"
+            )));
+        }
+        let theta = problem.sample_prior(PRIOR_CHUNK, device);
+        let density = log_density(model, &theta, &observation.repeat([PRIOR_CHUNK, 1]))?;
+        let chosen = density.ge(threshold).nonzero().view([-1]);
+        inside += chosen.size()[0];
+        drawn += PRIOR_CHUNK;
+        kept.push(theta.index_select(0, &chosen));
+    }
+    Ok((Tensor::cat(&kept, 0).narrow(0, 0, count), inside as f64 / drawn as f64))
+}
+
+/// The rows of the raw observations `y` ([m, dim_y]) that are not the observation a sequential run
+/// was made for (within 10^-6 relative): its posterior is valid near that one only.
+pub fn other_observations(record: &SequentialRecord, y: &Tensor) -> Vec<i64> {
+    let own = Tensor::from_slice(&record.observation).to_device(y.device()).view([1, -1]);
+    let y = y.to_kind(Kind::Double);
+    let tolerance = (own.abs() * 1e-6).clamp_min(1e-6);
+    let same = (y - &own).abs().le_tensor(&tolerance).all_dim(1, false);
+    Vec::<i64>::try_from(same.logical_not().nonzero().view([-1])).unwrap_or_default()
+}
+
+/// The warning for asking a sequential run about `others` (rows of observations not its own).
+pub fn other_observations_warning(record: &SequentialRecord, others: &[i64]) -> Option<String> {
+    let first = others.first()?;
+    let own: Vec<String> = record.observation.iter().map(|v| format!("{v}")).collect();
+    Some(format!(
+        "this run was made in {} sequential rounds for the observation ({}), and its posterior is valid near that one only; \
+         {} of the observations asked about differ from it (the first: row {first})",
+        record.rounds.len(),
+        own.join(", "),
+        others.len()
+    ))
+}
