@@ -117,6 +117,9 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--samples", "10", "--batch", "100", "--steps", "1", "--out", "/tmp/innfer-tiny-never"], &["smaller than one batch"]);
     fails(&["train", "--kernel-widths", "0.2,-1", "--steps", "1"], &["kernel widths"]);
     fails(&["train", "--lr", "abc"], &["--lr", "abc"]);
+    fails(&["train", "--adam-betas", "0.9"], &["--adam-betas", "two numbers"]);
+    fails(&["train", "--adam-betas", "0.9,1.5", "--steps", "1"], &["--adam-betas must both be at least 0 and below 1"]);
+    fails(&["train", "--weight-decay=-1", "--steps", "1"], &["--weight-decay must be a finite number of at least 0"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["GB of CSV", "lower --n"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--out", "/nonexistent/post.csv"], &["/nonexistent", "no such folder"]);
     fails(&["abc", "--y", "1,0", "--draws", "10", "--out", "/nonexistent/abc.csv"], &["/nonexistent", "no such folder"]);
