@@ -1,7 +1,7 @@
 //! Sequential rounds for one observation: truncated sequential neural posterior estimation (TSNPE,
 //! Deistler et al. 2022) with the cINN. Round 1 draws parameters from the prior; every later round
 //! draws them from the prior truncated to the current posterior's highest-density region of mass
-//! 1 − ε, and the cINN is trained again on all simulations so far (a truncated prior needs no
+//! 1 − ε, and the cINN goes on training on all simulations so far (a truncated prior needs no
 //! correction of the likelihood loss). The last round's model is the run's model.
 
 use tch::{Device, Kind, Tensor};
@@ -107,9 +107,21 @@ pub fn train_sequential(
         round_config.validate().map_err(in_round)?;
         let data = split_off_validation(x, y, config.validation);
         let TrainingData::Fixed { x: train_x, y: train_y, .. } = &data else { unreachable!("simulations are a fixed set") };
-        let basis =
-            ModelBasis { info: &info, default_inn_widths: problem.inn_widths(), bounds: problem.x_bounds(), x: train_x, y: train_y };
-        let model = new_model(&round_config, basis, device).map_err(in_round)?;
+        // One network goes on across rounds (as sbi's sequential methods do), with the standardisation
+        // and regression fitted in round 1.
+        let model = match trained.take() {
+            Some((model, _)) => model,
+            None => {
+                let basis = ModelBasis {
+                    info: &info,
+                    default_inn_widths: problem.inn_widths(),
+                    bounds: problem.x_bounds(),
+                    x: train_x,
+                    y: train_y,
+                };
+                new_model(&round_config, basis, device).map_err(in_round)?
+            }
+        };
         let round_output = RunOutput { dir: output.dir, stop: output.stop, on_log: &mut *output.on_log };
         let (model, mut summary) =
             continue_training(model, info.clone(), data, &round_config, None, &mut metrics, round_output).map_err(in_round)?;
