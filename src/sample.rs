@@ -137,15 +137,32 @@ fn draw_inside(model: &Model, y: &Tensor, bounds: &Bounds, indices: &Tensor, n: 
     )))
 }
 
-/// A posterior sample for each entry of `obs` (indices into the standardised observations `y`).
-fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
-    let (device, kind, dims) = (model.device(), model.kind(), model.spec.dims);
-    let total = obs.size()[0];
+/// `compute(start, count)` over consecutive chunks of `rows` rows ([`chunk_rows`] each), without
+/// gradients, concatenated along the rows; `empty()` when there are none.
+fn in_chunks(rows: i64, device: Device, empty: impl FnOnce() -> Tensor, mut compute: impl FnMut(i64, i64) -> Tensor) -> Tensor {
     let mut chunks = Vec::new();
     tch::no_grad(|| {
         let mut start = 0;
-        while start < total {
-            let rows = chunk_rows(device).min(total - start);
+        while start < rows {
+            let count = chunk_rows(device).min(rows - start);
+            chunks.push(compute(start, count));
+            start += count;
+        }
+    });
+    if chunks.is_empty() {
+        return empty();
+    }
+    Tensor::cat(&chunks, 0)
+}
+
+/// A posterior sample for each entry of `obs` (indices into the standardised observations `y`).
+fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
+    let (device, kind, dims) = (model.device(), model.kind(), model.spec.dims);
+    in_chunks(
+        obs.size()[0],
+        device,
+        || Tensor::empty([0, dims.x], (kind, device)),
+        |start, rows| {
             let y_rows = y.index_select(0, &obs.narrow(0, start, rows));
             let u = match model.spec.kind {
                 ModelKind::Inn => {
@@ -161,14 +178,9 @@ fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
                     model.network.inverse_rows(&z, Some(&y_rows))
                 }
             };
-            chunks.push(model.decode_x(&u, &y_rows));
-            start += rows;
-        }
-    });
-    if chunks.is_empty() {
-        return Tensor::empty([0, dims.x], (kind, device));
-    }
-    Tensor::cat(&chunks, 0)
+            model.decode_x(&u, &y_rows)
+        },
+    )
 }
 
 /// The paper's INN's prediction of y for raw rows `x` (its forward pass).
@@ -203,20 +215,14 @@ pub fn log_density(model: &Model, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let constant = model.standardised_log_det()
         - model.spec.x_scale.std.iter().map(|s| s.ln()).sum::<f64>()
         - 0.5 * dims.x as f64 * (2.0 * std::f64::consts::PI).ln();
-    let rows = x.size()[0];
-    let mut chunks = Vec::new();
-    tch::no_grad(|| {
-        let mut start = 0;
-        while start < rows {
-            let count = chunk_rows(device).min(rows - start);
+    Ok(in_chunks(
+        x.size()[0],
+        device,
+        || Tensor::empty([0], (kind, device)),
+        |start, count| {
             let (u, condition) = model.standardise(&x.narrow(0, start, count), &y.narrow(0, start, count));
             let (z, log_det) = model.network.forward(&u, Some(&condition));
-            chunks.push(z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + constant);
-            start += count;
-        }
-    });
-    if chunks.is_empty() {
-        return Ok(Tensor::empty([0], (kind, device)));
-    }
-    Ok(Tensor::cat(&chunks, 0))
+            z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + constant
+        },
+    ))
 }
