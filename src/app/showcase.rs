@@ -13,7 +13,7 @@ use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::error::{Error, Result};
 use innfer::eval::check::{check_model, CheckDraws, CheckReport};
 use innfer::eval::{evaluate, EvalReport, EvalSettings};
-use innfer::io::atomic::write_atomically;
+use innfer::io::atomic::write_text_atomically;
 use innfer::io::posterior::read_draws_of;
 use innfer::io::table::{read_table, write_table, Table};
 use innfer::model::checkpoint::TrainingSummary;
@@ -74,7 +74,7 @@ pub fn run(dir: &Path, settings: &ShowcaseSettings, device: Device, stop: &Atomi
         }
         let path = dir.join("report.md");
         let text = format!("# innfer main job\n\nInterrupted during stage: {stage}. Later stages did not run; the run folders written so far are kept (`innfer train --resume DIR` continues an interrupted training).\n");
-        write_atomically(&path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(&path, source)))?;
+        write_text_atomically(&path, &text)?;
         Err(Error::Interrupted { what: format!("the main job, during {stage}; see {}", path.display()) })
     };
     let train = |stage: usize, problem: &dyn Problem, model: ModelKind, on_event: &mut dyn FnMut(Event)| {
@@ -373,5 +373,5 @@ fn write_report(
     }
     calibration_section(&mut text, results.checks);
     let path = dir.join("report.md");
-    write_atomically(&path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(&path, source)))
+    write_text_atomically(&path, &text)
 }

@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use innfer::eval::c2st::{c2st_of_model, C2stSettings};
 use innfer::eval::{evaluate, EvalSettings, Reference};
-use innfer::io::atomic::write_atomically;
+use innfer::io::atomic::{write_json_atomically, write_text_atomically};
 use innfer::io::observations::read_observations;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint;
@@ -109,9 +109,7 @@ fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint, device: Device) ->
     }
     table.push_str(&format!("| mean | {:.3} |\n", report.mean));
     let json_path = args.run.join("c2st.json");
-    write_atomically(&json_path, |writer| {
-        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::json(&json_path, error.to_string()))
-    })?;
+    write_json_atomically(&json_path, &report)?;
     println!("{table}");
     eprintln!("{} samples per observation; written {}", report.samples, json_path.display());
     Ok(())
@@ -162,11 +160,9 @@ pub fn run(args: EvalArgs, context: Context) -> Result<()> {
     let report = evaluate(&loaded.model, problem.as_ref(), &targets, reference, &settings, &mut |stage| eprintln!("eval: {stage}"))?;
     let table = report.markdown();
     let json_path = args.run.join("eval.json");
-    write_atomically(&json_path, |writer| {
-        serde_json::to_writer_pretty(writer, &report).map_err(|error| innfer::Error::json(&json_path, error.to_string()))
-    })?;
+    write_json_atomically(&json_path, &report)?;
     let md_path = args.run.join("eval.md");
-    write_atomically(&md_path, |writer| writer.write_all(table.as_bytes()).map_err(|e| innfer::Error::io(&md_path, e)))?;
+    write_text_atomically(&md_path, &table)?;
     println!("{table}");
     eprintln!("written {} and {}", json_path.display(), md_path.display());
     Ok(())

@@ -69,6 +69,16 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Resul
     commit(temporary, path)
 }
 
+/// Writes `text` to `path` atomically.
+pub fn write_text_atomically(path: &Path, text: &str) -> Result<()> {
+    write_atomically(path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(path, source)))
+}
+
+/// Writes `value` to `path` atomically as pretty-printed JSON.
+pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    write_atomically(path, |writer| serde_json::to_writer_pretty(writer, value).map_err(|error| Error::json(path, error.to_string())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

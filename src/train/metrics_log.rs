@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::fit::LogRecord;
 use crate::error::{Error, Result};
-use crate::io::atomic::write_atomically;
+use crate::io::atomic::write_text_atomically;
 
 /// The training log of a run.
 pub struct MetricsLog {
@@ -50,7 +50,7 @@ impl MetricsLog {
         let kept = lines
             .take_while(|line| line.split(',').next().and_then(|first| first.parse::<u64>().ok()).is_some_and(|logged| logged <= step));
         let contents: String = std::iter::once(header).chain(kept).flat_map(|line| [line, "\n"]).collect();
-        write_atomically(path, |writer| writer.write_all(contents.as_bytes()).map_err(|source| Error::io(path, source)))?;
+        write_text_atomically(path, &contents)?;
         let file = std::fs::OpenOptions::new().append(true).open(path).map_err(|source| Error::io(path, source))?;
         Ok(MetricsLog { writer: csv::Writer::from_writer(file), path: path.to_path_buf(), round: None })
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{CheckReport, Region, UniformityCheck};
 use crate::error::{Error, Result};
-use crate::io::atomic::write_atomically;
+use crate::io::atomic::{write_json_atomically, write_text_atomically};
 use crate::plot::calibration::check_pictures;
 
 /// The files a check writes into its folder.
@@ -82,13 +82,8 @@ impl CheckReport {
     /// Writes [`CHECK_FILES`] into `dir` (created if missing).
     pub fn write_to(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|source| Error::io(dir, source))?;
-        let json_path = dir.join("check.json");
-        write_atomically(&json_path, |writer| {
-            serde_json::to_writer_pretty(writer, self).map_err(|error| Error::json(&json_path, error.to_string()))
-        })?;
-        let md_path = dir.join("check.md");
-        let text = self.markdown();
-        write_atomically(&md_path, |writer| writer.write_all(text.as_bytes()).map_err(|source| Error::io(&md_path, source)))?;
+        write_json_atomically(&dir.join("check.json"), self)?;
+        write_text_atomically(&dir.join("check.md"), &self.markdown())?;
         check_pictures(dir, self)
     }
 
