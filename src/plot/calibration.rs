@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{plot_error, png, FONT, PALETTE};
@@ -27,6 +28,26 @@ fn titled(title: &str, count: usize) -> String {
     }
 }
 
+/// A picture of one panel per parameter (the first [`MAX_PANELS`] of `count`) under `title`, at most
+/// four across: `draw(index, area)` draws parameter `index`'s panel.
+fn parameter_panels(
+    path: &Path,
+    title: &str,
+    count: usize,
+    mut draw: impl FnMut(usize, &DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+) -> Result<()> {
+    let fail = plot_error(path);
+    let shown = count.min(MAX_PANELS);
+    let (rows, columns) = grid_shape(shown);
+    png(path, (360 * columns as u32, 60 + 300 * rows as u32), |root| {
+        let body = root.titled(&titled(title, count), (FONT, 22)).map_err(|e| fail(e.to_string()))?;
+        for (index, area) in body.split_evenly((rows, columns)).iter().enumerate().take(shown) {
+            draw(index, area)?;
+        }
+        Ok(())
+    })
+}
+
 /// The band as a closed polygon around `centre(z)` + [lower, upper].
 fn band_polygon(band: &Band, centre: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
     let upper = band.grid.iter().zip(&band.upper).map(|(&z, &u)| (z, centre(z) + u));
@@ -38,35 +59,31 @@ fn band_polygon(band: &Band, centre: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
 pub fn sbc_picture(path: &Path, report: &CheckReport) -> Result<()> {
     let fail = plot_error(path);
     let check = &report.sbc;
-    let shown = check.curves.len().min(MAX_PANELS);
-    let (rows, columns) = grid_shape(shown);
-    png(path, (360 * columns as u32, 60 + 300 * rows as u32), |root| {
-        let title = titled(&format!("SBC: rank ECDF − uniform, 95% band ({}; {})", pairs_text(report), check.verdict), check.curves.len());
-        let body = root.titled(&title, (FONT, 22)).map_err(|e| fail(e.to_string()))?;
-        let extent = extent(check).max(0.05) * 1.15;
-        for (area, curve) in body.split_evenly((rows, columns)).iter().zip(&check.curves) {
-            let caption = format!("{}: p = {:.3}, {}", curve.name, curve.test.p_value, curve.verdict);
-            let mut chart = ChartBuilder::on(area)
-                .caption(caption, (FONT, 15))
-                .margin(8)
-                .x_label_area_size(30)
-                .y_label_area_size(45)
-                .build_cartesian_2d(0f64..1.0, -extent..extent)
-                .map_err(|e| fail(e.to_string()))?;
-            chart
-                .configure_mesh()
-                .x_desc("normalised rank")
-                .x_labels(5)
-                .y_labels(5)
-                .label_style((FONT, 12))
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
-            chart
-                .draw_series([Polygon::new(band_polygon(&check.band, |_| 0.0), BAND_FILL.mix(0.6).filled())])
-                .map_err(|e| fail(e.to_string()))?;
-            let line = check.band.grid.iter().copied().zip(curve.test.ecdf_difference.iter().copied());
-            chart.draw_series(LineSeries::new(line, PALETTE[0].stroke_width(2))).map_err(|e| fail(e.to_string()))?;
-        }
+    let title = format!("SBC: rank ECDF − uniform, 95% band ({}; {})", pairs_text(report), check.verdict);
+    let extent = extent(check).max(0.05) * 1.15;
+    parameter_panels(path, &title, check.curves.len(), |index, area| {
+        let curve = &check.curves[index];
+        let caption = format!("{}: p = {:.3}, {}", curve.name, curve.test.p_value, curve.verdict);
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, (FONT, 15))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(45)
+            .build_cartesian_2d(0f64..1.0, -extent..extent)
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc("normalised rank")
+            .x_labels(5)
+            .y_labels(5)
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .draw_series([Polygon::new(band_polygon(&check.band, |_| 0.0), BAND_FILL.mix(0.6).filled())])
+            .map_err(|e| fail(e.to_string()))?;
+        let line = check.band.grid.iter().copied().zip(curve.test.ecdf_difference.iter().copied());
+        chart.draw_series(LineSeries::new(line, PALETTE[0].stroke_width(2))).map_err(|e| fail(e.to_string()))?;
         Ok(())
     })
 }
@@ -142,36 +159,30 @@ pub fn coverage_picture(path: &Path, report: &CheckReport) -> Result<()> {
 /// contraction.png: per parameter, each pair's posterior z-score against its contraction.
 pub fn contraction_picture(path: &Path, report: &CheckReport) -> Result<()> {
     let fail = plot_error(path);
-    let shown = report.parameters.len().min(MAX_PANELS);
-    let (rows, columns) = grid_shape(shown);
-    png(path, (360 * columns as u32, 60 + 300 * rows as u32), |root| {
-        let title =
-            titled(&format!("z-score against contraction ({}; {})", pairs_text(report), report.z_scores.verdict), report.parameters.len());
-        let body = root.titled(&title, (FONT, 22)).map_err(|e| fail(e.to_string()))?;
-        for (index, area) in body.split_evenly((rows, columns)).iter().enumerate().take(shown) {
-            let points = &report.scatter[index];
-            let summary = &report.z_scores.parameters[index];
-            let low = points.iter().fold(0.0f64, |low, &(c, _)| low.min(c)).max(-1.0);
-            let caption = format!("{}: mean z {:.2}, mean z² {:.2}", report.parameters[index], summary.mean_z, summary.mean_square_z);
-            let mut chart = ChartBuilder::on(area)
-                .caption(caption, (FONT, 15))
-                .margin(8)
-                .x_label_area_size(30)
-                .y_label_area_size(40)
-                .build_cartesian_2d(low..1.0, -5f64..5.0)
-                .map_err(|e| fail(e.to_string()))?;
-            chart
-                .configure_mesh()
-                .x_desc("contraction")
-                .y_desc("z")
-                .x_labels(5)
-                .y_labels(5)
-                .label_style((FONT, 12))
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
-            let dots = points.iter().map(|&(c, z)| Circle::new((c.clamp(low, 1.0), z.clamp(-5.0, 5.0)), 2, PALETTE[0].mix(0.35).filled()));
-            chart.draw_series(dots).map_err(|e| fail(e.to_string()))?;
-        }
+    let title = format!("z-score against contraction ({}; {})", pairs_text(report), report.z_scores.verdict);
+    parameter_panels(path, &title, report.parameters.len(), |index, area| {
+        let points = &report.scatter[index];
+        let summary = &report.z_scores.parameters[index];
+        let low = points.iter().fold(0.0f64, |low, &(c, _)| low.min(c)).max(-1.0);
+        let caption = format!("{}: mean z {:.2}, mean z² {:.2}", report.parameters[index], summary.mean_z, summary.mean_square_z);
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, (FONT, 15))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(low..1.0, -5f64..5.0)
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc("contraction")
+            .y_desc("z")
+            .x_labels(5)
+            .y_labels(5)
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(|e| fail(e.to_string()))?;
+        let dots = points.iter().map(|&(c, z)| Circle::new((c.clamp(low, 1.0), z.clamp(-5.0, 5.0)), 2, PALETTE[0].mix(0.35).filled()));
+        chart.draw_series(dots).map_err(|e| fail(e.to_string()))?;
         Ok(())
     })
 }

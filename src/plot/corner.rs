@@ -58,20 +58,16 @@ pub fn corner_plot(path: &Path, corner: &Corner<'_>) -> Result<()> {
                 let side_label = if column == 0 { corner.names[row].clone() } else { String::new() };
                 if row == column {
                     histogram_panel(area, &sets, row, ranges[row], corner.truth.as_ref().map(|t| t[row]), &label(row))
-                        .map_err(fail_with(path))?;
+                        .map_err(plot_error(path))?;
                 } else {
                     let truth = corner.truth.as_ref().map(|t| (t[column], t[row]));
                     scatter_panel(area, &sets, (column, row), (ranges[column], ranges[row]), truth, (&label(column), &side_label))
-                        .map_err(fail_with(path))?;
+                        .map_err(plot_error(path))?;
                 }
             }
         }
         Ok(())
     })
-}
-
-fn fail_with(path: &Path) -> impl Fn(String) -> Error + '_ {
-    plot_error(path)
 }
 
 /// At most [`MAX_POINTS`] rows of `samples`, evenly spaced (so that a redrawn plot is the same).
