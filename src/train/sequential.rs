@@ -153,6 +153,7 @@ pub fn truncated_prior(problem: &dyn Problem, model: &Model, observation: &Tenso
     let densities = log_density(model, &samples, &observation.repeat([THRESHOLD_SAMPLES, 1]))?;
     let rank = ((epsilon * THRESHOLD_SAMPLES as f64).floor() as i64).max(1);
     let threshold = densities.kthvalue(rank, 0, false).0.double_value(&[]);
+    let repeated = observation.repeat([PRIOR_CHUNK, 1]);
     let (mut kept, mut inside, mut drawn) = (Vec::new(), 0i64, 0i64);
     while inside < count {
         if drawn >= MAX_PRIOR_DRAWS {
@@ -162,7 +163,7 @@ pub fn truncated_prior(problem: &dyn Problem, model: &Model, observation: &Tenso
             )));
         }
         let theta = problem.sample_prior(PRIOR_CHUNK, device);
-        let density = log_density(model, &theta, &observation.repeat([PRIOR_CHUNK, 1]))?;
+        let density = log_density(model, &theta, &repeated)?;
         let chosen = density.ge(threshold).nonzero().view([-1]);
         inside += chosen.size()[0];
         drawn += PRIOR_CHUNK;
