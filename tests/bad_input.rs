@@ -323,6 +323,7 @@ fn bad_calibration_inputs() {
     let kinematics = runs().1.to_str().unwrap().to_string();
     fails(&["check", "--run", &kinematics, "--pairs", "0"], &["--pairs", "'0' is not a positive whole number"]);
     fails(&["check", "--run", &kinematics, "--pairs", "5"], &["at least 10 pairs, not 5"]);
+    fails(&["check", "--run", &kinematics, "--pairs", "20", "--draws", "1"], &["at least two posterior draws per pair", "not 1"]);
     let (_folder, pairs) = file("pairs.csv", "x1,x2,x3,y1,y2\n0,0,0,1,1\n");
     fails(&["check", "--run", &kinematics, "--pairs-file", pairs.to_str().unwrap()], &["pairs.csv", "missing column 'x4'"]);
     fails(&["check"], &["--run", "--truth"]);

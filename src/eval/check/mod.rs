@@ -191,8 +191,11 @@ impl Draws<'_> {
             )));
         }
         require_pairs(truth[0])?;
-        if draws[1] < 1 {
-            return Err(Error::invalid("a calibration check needs at least one draw per pair"));
+        if draws[1] < 2 {
+            return Err(Error::invalid(format!(
+                "a calibration check needs at least two posterior draws per pair (z-scores need their spread), not {}",
+                draws[1]
+            )));
         }
         for (what, tensor) in [("true parameters", self.truth), ("posterior draws", self.draws)] {
             if !bool::try_from(tensor.isfinite().all())? {
