@@ -73,6 +73,7 @@ fn rounds_find_the_closed_form_posterior_and_truncate_as_the_formula_says() {
 
     let record = summary.sequential.expect("the summary records the rounds");
     assert_eq!(record.rounds.len(), 2);
+    assert_eq!(summary.steps, record.rounds.iter().map(|round| round.steps).sum::<u64>(), "the run's steps count every round");
     assert_eq!((record.rounds[0].acceptance, record.rounds[0].total, record.rounds[1].total), (1.0, 2000, 4000));
     let expected = exact_acceptance(&observation);
     let got = record.rounds[1].acceptance;

@@ -86,6 +86,7 @@ pub fn train_sequential(
     let mut metrics = MetricsLog::create_in_rounds(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
     let (mut all_x, mut all_y): (Vec<Tensor>, Vec<Tensor>) = (Vec::new(), Vec::new());
     let mut trained: Option<(Model, TrainingSummary)> = None;
+    let (mut steps_so_far, mut seconds_so_far) = (0u64, 0.0f64);
     let rounds = sequential.rounds;
     for round in 1..=rounds {
         on_round(round, rounds);
@@ -132,6 +133,9 @@ pub fn train_sequential(
             steps: summary.steps,
             held_out_loss: summary.best_validation.map(|best| best.loss),
         });
+        // The run's totals count every round (the network went on through all of them).
+        (steps_so_far, seconds_so_far) = (steps_so_far + summary.steps, seconds_so_far + summary.seconds);
+        (summary.steps, summary.seconds) = (steps_so_far, seconds_so_far);
         summary.sequential = Some(record.clone());
         checkpoint::save(output.dir, &model, &info, &summary, None).map_err(in_round)?;
         let interrupted = summary.interrupted;
