@@ -55,8 +55,8 @@ pub enum Error {
     OutOfMemory { what: String, advice: String, message: String },
 
     /// A round of sequential training failed; the run folder keeps the previous round's model.
-    #[error("round {round}: {source}")]
-    InRound { round: usize, source: Box<Error> },
+    #[error("round {round}: {error}")]
+    InRound { round: usize, error: Box<Error> },
 
     /// Work was stopped on request (Ctrl-C, SIGTERM) before it was complete.
     #[error("interrupted: {what}")]

@@ -53,7 +53,7 @@ fn rounds_find_the_closed_form_posterior_and_truncate_as_the_formula_says() {
     tch::manual_seed(31);
     let folder = tempfile::tempdir().unwrap();
     let observation = observation();
-    let sequential = Sequential { observation: &observation, rounds: 2, epsilon: DEFAULT_EPSILON };
+    let sequential = Sequential { observation: &observation, rounds: 2, epsilon: DEFAULT_EPSILON, first_round: None };
     let mut rounds_seen = Vec::new();
     let output = RunOutput { dir: folder.path(), stop: &AtomicBool::new(false), on_log: &mut |_| {} };
     let (model, summary) =
@@ -120,7 +120,7 @@ fn a_round_that_fails_is_named_and_the_previous_round_kept() {
     tch::manual_seed(32);
     let folder = tempfile::tempdir().unwrap();
     let observation = observation();
-    let sequential = Sequential { observation: &observation, rounds: 3, epsilon: DEFAULT_EPSILON };
+    let sequential = Sequential { observation: &observation, rounds: 3, epsilon: DEFAULT_EPSILON, first_round: None };
     let problem = FailingTask { calls: Default::default(), fail_from: 2 };
     let output = RunOutput { dir: folder.path(), stop: &AtomicBool::new(false), on_log: &mut |_| {} };
     let error = train_sequential(&problem, &config(1500, 50), &sequential, Device::Cpu, output, &mut |_, _| {}).err().unwrap();
@@ -137,19 +137,25 @@ fn bad_sequential_inputs() {
     let two = folder.path().join("two.csv");
     std::fs::write(&two, "data_1,data_2\n0.1,0.2\n0.3,0.4\n").unwrap();
     let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
-    let fails = |args: &[&str], expected: &str| {
-        let output =
-            innfer().args(["train", "--problem", "two_moons", "--out"]).arg(folder.path().join("never")).args(args).output().unwrap();
+    let fails_on = |problem: &[&str], args: &[&str], expected: &str| {
+        let output = innfer().arg("train").args(problem).arg("--out").arg(folder.path().join("never")).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success() && stderr.contains(expected) && !stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!folder.path().join("never").exists(), "{args:?} left a run folder");
     };
+    let fails = |args: &[&str], expected: &str| fails_on(&["--problem", "two_moons"], args, expected);
     fails(&["--model", "cinn", "--simulations", "1000", "--rounds", "2"], "--observation");
     fails(&["--model", "cinn", "--simulations", "1000", "--observation", two, "--rounds", "2"], "one observation, and the file has 2 rows");
     fails(&["--model", "inn", "--simulations", "1000", "--observation", one, "--rounds", "2"], "the cINN (--model cinn)");
     fails(&["--model", "cinn", "--simulations", "1000", "--observation", one, "--rounds", "0"], "--rounds");
     fails(&["--model", "cinn", "--observation", one, "--rounds", "2"], "--simulations");
     fails(&["--model", "cinn", "--simulations", "100", "--observation", one, "--rounds", "5"], "fewer than two batches");
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/data/oscillator.csv");
+    let oscillator = ["--data", data, "--x", "amplitude..frequency", "--y", "s1..s2"];
+    let signal = folder.path().join("signal.csv");
+    std::fs::write(&signal, "s1,s2\n0.1,0.2\n").unwrap();
+    let signal = signal.to_str().unwrap();
+    fails_on(&oscillator, &["--model", "cinn", "--observation", signal, "--rounds", "2"], "give the forward process with --simulator");
 }
 
 #[test]
@@ -183,4 +189,67 @@ fn sampling_a_sequential_run_for_another_observation_warns() {
     assert!(other.contains("warning: this run was made in 2 sequential rounds for the observation (-0.6"), "{other}");
     let output = innfer().args(["check", "--pairs", "20", "--draws", "20", "--run"]).arg(&run).output().unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("valid near that one only"));
+}
+
+/// The oscillator example of `data/`: round 1 trains on its pairs, round 2 runs its simulator script.
+fn oscillator_rounds(simulator: &str, out: &std::path::Path, observation: &std::path::Path) -> std::process::Output {
+    let repository = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    innfer()
+        .arg("train")
+        .arg("--data")
+        .arg(repository.join("data/oscillator.csv"))
+        .args(["--x", "amplitude..frequency", "--y", "s1..s5", "--model", "cinn", "--steps", "500", "--rounds", "2"])
+        .args(["--simulator", &simulator.replace("DATA", &repository.join("data").to_string_lossy())])
+        .arg("--observation")
+        .arg(observation)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn rounds_on_data_call_the_external_simulator_from_round_two() {
+    let folder = tempfile::tempdir().unwrap();
+    let observation = folder.path().join("obs.csv");
+    // The signal of frequency 0.8 Hz, which 1.7 Hz aliases: its posterior has two modes.
+    std::fs::write(&observation, "s1,s2,s3,s4,s5\n1.2,-0.45,-0.6,0.81,-0.14\n").unwrap();
+    let run = folder.path().join("run");
+    let output = oscillator_rounds("python3 DATA/oscillator.py", &run, &observation);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.contains("round 2 of 2"), "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let rounds = manifest["training"]["sequential"]["rounds"].as_array().expect("the rounds in the manifest").clone();
+    assert_eq!(rounds.len(), 2);
+    assert_eq!(
+        (rounds[0]["total"].as_i64(), rounds[1]["simulations"].as_i64(), rounds[1]["total"].as_i64()),
+        (Some(20_000), Some(20_000), Some(40_000))
+    );
+    // Round 2 drew only x rows near the observation's posterior (measured: 8% of the data's).
+    let acceptance = rounds[1]["acceptance"].as_f64().unwrap();
+    assert!(acceptance > 0.0 && acceptance < 0.3, "acceptance {acceptance}");
+
+    // The posterior still holds both modes of the frequency (measured: 49% below 1.25 Hz).
+    let samples = folder.path().join("post.csv");
+    innfer()
+        .args(["sample", "--n", "2000", "--y", "1.2,-0.45,-0.6,0.81,-0.14", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&samples)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&samples).unwrap();
+    let frequencies: Vec<f64> = text.lines().skip(1).map(|line| line.split(',').nth(3).unwrap().parse().unwrap()).collect();
+    let low = frequencies.iter().filter(|&&f| f < 1.25).count() as f64 / frequencies.len() as f64;
+    assert!((0.3..0.7).contains(&low), "share of samples in the lower mode: {low}");
+
+    // A simulator that fails in round 2: the error names the round and the batch, round 1's model stays.
+    let broken = folder.path().join("broken");
+    let output = oscillator_rounds("cat > /dev/null; echo 'solver diverged' >&2; exit 3", &broken, &observation);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("round 2: simulator batch 0 (rows 1–20000)") && stderr.contains("solver diverged"), "{stderr}");
+    assert_eq!(stderr.matches("simulator batch 0").count(), 1, "the cause is said once: {stderr}");
+    let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(broken.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(kept["training"]["sequential"]["rounds"].as_array().map(Vec::len), Some(1), "round 1's model is kept");
 }

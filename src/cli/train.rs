@@ -12,6 +12,7 @@ use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
 use innfer::train::sequential::{Sequential, DEFAULT_EPSILON};
 use innfer::train::{self, LogRecord, LossSet, Preset, RunOutput, Stop, TrainConfig};
+use tch::Tensor;
 
 use super::problem_args::ProblemArgs;
 use super::{progress, run_folder, Context};
@@ -64,14 +65,34 @@ pub struct TrainArgs {
 pub struct SequentialArgs {
     /// Train for this one observation (a CSV with the y columns and one row) in --rounds rounds:
     /// later rounds simulate only where the current posterior for it puts its mass (truncated
-    /// sequential NPE; the cINN, a built-in problem or sbibm task, with --simulations).
-    #[arg(long, value_name = "OBS.csv", requires_all = ["rounds", "simulations"], conflicts_with = "data")]
+    /// sequential NPE, with the cINN). A built-in problem or sbibm task shares --simulations among
+    /// the rounds; with --data, round 1 is the data and each later round runs the --simulator on as
+    /// many x rows of the data (drawn inside the region); --steps then counts each round's steps.
+    #[arg(long, value_name = "OBS.csv", requires = "rounds")]
     pub observation: Option<PathBuf>,
 
-    /// Rounds that share the --simulations (round 1 from the prior, each later one from the prior
-    /// truncated to the last posterior's highest-density region of mass 1 − 10^-4).
+    /// Rounds: round 1 from the prior (or the data), each later one from the prior truncated to the
+    /// last posterior's highest-density region of mass 1 − 10^-4.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..), requires = "observation")]
     pub rounds: Option<u32>,
+}
+
+impl SequentialArgs {
+    /// The observation to train for, read with the columns `y_names`, if one was given.
+    fn observation(&self, y_names: &[String]) -> Result<Option<Tensor>> {
+        let Some(path) = &self.observation else { return Ok(None) };
+        let observation = read_observations(path, y_names)?;
+        if observation.size()[0] != 1 {
+            bail!("{}: a sequential run is made for one observation, and the file has {} rows", path.display(), observation.size()[0]);
+        }
+        Ok(Some(observation))
+    }
+
+    /// The rounds for `observation`.
+    fn plan<'a>(&self, observation: &'a Tensor) -> Sequential<'a> {
+        let rounds = self.rounds.unwrap_or(1) as usize;
+        Sequential { observation, rounds, epsilon: DEFAULT_EPSILON, first_round: None }
+    }
 }
 
 /// When training stops.
@@ -116,6 +137,11 @@ pub struct DataArgs {
     /// reads x rows as CSV (with a header) on stdin and writes y rows as CSV on stdout.
     #[arg(long, value_name = "COMMAND", requires = "data")]
     pub simulator: Option<String>,
+
+    /// Longest time one batch of the simulator may take in sequential rounds before it is stopped
+    /// and the round fails.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m", value_name = "TIME")]
+    pub simulator_timeout: Duration,
 }
 
 /// Settings that override the preset.
@@ -336,25 +362,16 @@ fn train_on_problem(args: &TrainArgs, context: Context, on_log: &mut dyn FnMut(&
     let problem = args.problem.build()?;
     let config = settings(args, &args.problem.problem, problem.inn_widths(), context)?;
     let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{}-{}", args.problem.problem, args.model)));
-    let observation = match &args.sequential.observation {
-        Some(path) => {
-            let observation = read_observations(path, &problem.info().y_names)?;
-            if observation.size()[0] != 1 {
-                bail!("{}: a sequential run is made for one observation, and the file has {} rows", path.display(), observation.size()[0]);
-            }
-            Some(observation)
-        }
-        None => None,
-    };
+    let observation = args.sequential.observation(&problem.info().y_names)?;
     run_folder::create(&dir)?;
     let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
-    let trained = match (&observation, args.sequential.rounds) {
-        (Some(observation), Some(rounds)) => {
-            let sequential = Sequential { observation, rounds: rounds as usize, epsilon: DEFAULT_EPSILON };
+    let trained = match &observation {
+        Some(observation) => {
+            let sequential = args.sequential.plan(observation);
             let on_round = &mut |round: usize, rounds: usize| progress::announce_round(round, rounds);
             train::sequential::train_sequential(problem.as_ref(), &config, &sequential, context.device, output, on_round)
         }
-        _ => train::train_problem(problem.as_ref(), &config, context.device, output),
+        None => train::train_problem(problem.as_ref(), &config, context.device, output),
     };
     Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
 }
@@ -368,19 +385,27 @@ fn train_on_data(
 ) -> Result<(PathBuf, TrainingSummary)> {
     let data = &args.data;
     let validation = args.knobs.val.unwrap_or(0.05);
-    let spec = DataSpec::new(
+    let mut spec = DataSpec::new(
         pairs,
         data.x.as_deref().unwrap_or_default(),
         data.y.as_deref().unwrap_or_default(),
         validation,
         data.simulator.clone(),
     )?;
+    spec.simulator_timeout = data.simulator_timeout;
     let config = settings(args, DATA_PROBLEM, default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64), context)?;
     let stem = Path::new(pairs.trim_end_matches('/')).file_stem().map_or("data".into(), |stem| stem.to_string_lossy().into_owned());
     let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     let dir = args.out.clone().unwrap_or_else(|| run_folder::default_dir(&format!("{stem}-{}", args.model)));
+    let observation = args.sequential.observation(&spec.y_names)?;
     run_folder::create(&dir)?;
     let output = RunOutput { dir: &dir, stop: progress::stop_flag(), on_log };
-    let trained = train::train_data(&spec, &config, context.device, output);
+    let trained = match &observation {
+        Some(observation) => {
+            let on_round = &mut |round: usize, rounds: usize| progress::announce_round(round, rounds);
+            train::sequential::train_data_sequential(&spec, &config, args.sequential.plan(observation), context.device, output, on_round)
+        }
+        None => train::train_data(&spec, &config, context.device, output),
+    };
     Ok((dir.clone(), run_folder::remove_if_empty(&dir, trained)?.1))
 }

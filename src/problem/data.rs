@@ -31,6 +31,8 @@ pub struct DataSpec {
     pub validation: f64,
     /// The external simulator's command, if any.
     pub simulator: Option<String>,
+    /// Longest time one batch of the simulator may take (not stored in runs).
+    pub simulator_timeout: Duration,
 }
 
 impl DataSpec {
@@ -45,7 +47,7 @@ impl DataSpec {
         if let Some(both) = x_names.iter().find(|name| y_names.contains(name)) {
             return Err(Error::invalid(format!("column '{both}' is selected by both --x and --y")));
         }
-        Ok(DataSpec { data: absolute(data)?, x_names, y_names, validation, simulator })
+        Ok(DataSpec { data: absolute(data)?, x_names, y_names, validation, simulator, simulator_timeout: DEFAULT_SIMULATOR_TIMEOUT })
     }
 
     /// The spec stored in a checkpoint's problem description.
@@ -56,7 +58,8 @@ impl DataSpec {
             None => 0.0,
         };
         let simulator = info.options.get("simulator").cloned();
-        Ok(DataSpec { data, x_names: info.x_names.clone(), y_names: info.y_names.clone(), validation, simulator })
+        let (x_names, y_names) = (info.x_names.clone(), info.y_names.clone());
+        Ok(DataSpec { data, x_names, y_names, validation, simulator, simulator_timeout: DEFAULT_SIMULATOR_TIMEOUT })
     }
 
     /// The problem description stored in checkpoints.
@@ -129,7 +132,7 @@ impl DataProblem {
             x_names: spec.x_names.clone(),
             y_names: spec.y_names.clone(),
             batch: DEFAULT_SIMULATOR_BATCH,
-            timeout: DEFAULT_SIMULATOR_TIMEOUT,
+            timeout: spec.simulator_timeout,
         });
         DataProblem { spec, prior: Mutex::new(x), simulator }
     }
@@ -141,15 +144,12 @@ impl DataProblem {
         if simulator.is_some() {
             spec.simulator = simulator;
         }
+        spec.simulator_timeout = timeout;
         // The prior is the data itself, so it must still be where the run was trained on it.
         let (x, _) = spec.read().map_err(|error| {
             Error::invalid(format!("the run's data cannot be read ({error}); it was trained on '{}': put it back there", spec.data))
         })?;
-        let mut problem = DataProblem::new(spec, x.to_device(device));
-        if let Some(simulator) = problem.simulator.as_mut() {
-            simulator.timeout = timeout;
-        }
-        Ok(problem)
+        Ok(DataProblem::new(spec, x.to_device(device)))
     }
 }
 

@@ -11,6 +11,7 @@ use super::{continue_training, new_model, objective_for, split_off_validation, M
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, RoundRecord, SequentialRecord, TrainingSummary};
 use crate::model::{Model, ModelKind};
+use crate::problem::data::{DataProblem, DataSpec};
 use crate::problem::Problem;
 use crate::sample::{log_density, posterior};
 use crate::seeding::{reseed, Stream};
@@ -32,18 +33,25 @@ pub struct Sequential<'a> {
     pub rounds: usize,
     /// Posterior mass left outside the truncation.
     pub epsilon: f64,
+    /// Pairs (x, y) for round 1 in place of prior draws (a run on data); each later round then
+    /// simulates as many pairs as they hold, and the config needs no simulation count.
+    pub first_round: Option<(Tensor, Tensor)>,
 }
 
 impl Sequential<'_> {
-    fn validate(&self, config: &TrainConfig, problem: &dyn Problem) -> Result<i64> {
+    /// Checks the plan and returns the number of new pairs of each round.
+    fn round_sizes(&self, config: &TrainConfig, problem: &dyn Problem) -> Result<Vec<i64>> {
         if config.model != ModelKind::Cinn {
             return Err(Error::invalid("sequential rounds train the cINN (--model cinn): they need its density to truncate the prior"));
         }
         if self.rounds == 0 {
             return Err(Error::invalid("--rounds must be at least 1"));
         }
-        let Some(total) = config.simulations() else {
-            return Err(Error::invalid("sequential rounds share --simulations N among them: give --simulations"));
+        let rounds = self.rounds as i64;
+        let sizes: Vec<i64> = match (&self.first_round, config.simulations()) {
+            (Some((x, _)), _) => vec![x.size()[0]; self.rounds],
+            (None, Some(total)) => (1..=rounds).map(|round| total / rounds + if round == rounds { total % rounds } else { 0 }).collect(),
+            (None, None) => return Err(Error::invalid("sequential rounds share --simulations N among them: give --simulations")),
         };
         if self.observation.size() != [1, problem.dim_y()] {
             return Err(Error::invalid(format!(
@@ -52,16 +60,18 @@ impl Sequential<'_> {
                 self.observation.size()
             )));
         }
-        if total / (self.rounds as i64) < config.batch * 2 {
+        if sizes[0] < config.batch * 2 {
             return Err(Error::invalid(format!(
-                "{total} simulations in {} rounds leave fewer than two batches ({}) per round",
-                self.rounds, config.batch
+                "{} simulations in {} rounds leave fewer than two batches ({}) per round",
+                sizes.iter().sum::<i64>(),
+                self.rounds,
+                config.batch
             )));
         }
         if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
             return Err(Error::invalid(format!("ε must be above 0 and below 1, not {}", self.epsilon)));
         }
-        Ok(total)
+        Ok(sizes)
     }
 }
 
@@ -77,7 +87,8 @@ pub fn train_sequential(
     on_round: &mut dyn FnMut(usize, usize),
 ) -> Result<(Model, TrainingSummary)> {
     config.validate()?;
-    let total = sequential.validate(config, problem)?;
+    let sizes = sequential.round_sizes(config, problem)?;
+    let mut first_round = sequential.first_round.as_ref().map(|(x, y)| (x.to_device(device), y.to_device(device)));
     let observation = sequential.observation.to_device(device).to_kind(Kind::Float);
     let info = problem.info();
     let mut record =
@@ -91,23 +102,26 @@ pub fn train_sequential(
     for round in 1..=rounds {
         on_round(round, rounds);
         metrics.set_round(round);
-        let in_round = |error: Error| Error::InRound { round, source: Box::new(error) };
-        let count = total / rounds as i64 + if round == rounds { total % rounds as i64 } else { 0 };
+        let in_round = |error: Error| Error::InRound { round, error: Box::new(error) };
+        let count = sizes[round - 1];
         reseed(config.seed, Stream::Data, round as u64);
-        let (theta, acceptance) = match &trained {
-            None => (problem.sample_prior(count, device), 1.0),
-            Some((model, _)) => truncated_prior(problem, model, &observation, sequential.epsilon, count).map_err(in_round)?,
+        let model = trained.as_ref().map(|(model, _)| model);
+        let (theta, y, acceptance) = match first_round.take() {
+            Some((x, y)) => (x, y, 1.0),
+            None => round_pairs(problem, model, &observation, sequential.epsilon, count, device).map_err(in_round)?,
         };
-        let y = problem.simulate(&theta).map_err(in_round)?;
         all_x.push(theta);
         all_y.push(y);
         let (x, y) = (Tensor::cat(&all_x, 0), Tensor::cat(&all_y, 0));
         let rows = x.size()[0];
-        let mut round_config = config.clone();
-        round_config.simulations = Some(rows);
-        round_config.validate().map_err(in_round)?;
         let data = split_off_validation(x, y, config.validation);
         let TrainingData::Fixed { x: train_x, y: train_y, .. } = &data else { unreachable!("simulations are a fixed set") };
+        let mut round_config = config.clone();
+        match config.simulations() {
+            Some(_) => round_config.simulations = Some(rows),
+            None => round_config.samples = train_x.size()[0],
+        }
+        round_config.validate().map_err(in_round)?;
         // One network goes on across rounds (as sbi's sequential methods do), with the standardisation
         // and regression fitted in round 1.
         let model = match trained.take() {
@@ -145,6 +159,47 @@ pub fn train_sequential(
         }
     }
     trained.ok_or_else(|| Error::invalid("no round ran"))
+}
+
+/// Trains a cINN in rounds on the pairs of `spec` for `sequential.observation`: round 1 on the pairs
+/// themselves, each later round also on as many new pairs from the spec's simulator, at x rows of the
+/// data (its empirical prior) inside the truncated region. Otherwise as [`train_sequential`].
+pub fn train_data_sequential(
+    spec: &DataSpec,
+    config: &TrainConfig,
+    sequential: Sequential<'_>,
+    device: Device,
+    output: RunOutput<'_>,
+    on_round: &mut dyn FnMut(usize, usize),
+) -> Result<(Model, TrainingSummary)> {
+    if spec.simulator.is_none() {
+        return Err(Error::invalid(
+            "sequential rounds on data simulate new pairs after round 1: give the forward process with --simulator 'COMMAND'",
+        ));
+    }
+    let config = TrainConfig { standardise: true, validation: spec.validation, ..config.clone() };
+    let (x, y) = spec.read()?;
+    let problem = DataProblem::new(spec.clone(), x.to_device(device));
+    let sequential = Sequential { first_round: Some((x, y)), ..sequential };
+    train_sequential(&problem, &config, &sequential, device, output, on_round)
+}
+
+/// A round's new pairs (x, y) and the share of prior draws accepted: `count` draws from the prior,
+/// or with a `model` from the prior truncated to its posterior's region, simulated.
+fn round_pairs(
+    problem: &dyn Problem,
+    model: Option<&Model>,
+    observation: &Tensor,
+    epsilon: f64,
+    count: i64,
+    device: Device,
+) -> Result<(Tensor, Tensor, f64)> {
+    let (theta, acceptance) = match model {
+        None => (problem.sample_prior(count, device), 1.0),
+        Some(model) => truncated_prior(problem, model, observation, epsilon, count)?,
+    };
+    let y = problem.simulate(&theta)?;
+    Ok((theta, y, acceptance))
 }
 
 /// `count` draws of the prior inside the highest-density region of mass 1 − `epsilon` of `model`'s
