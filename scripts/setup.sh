@@ -42,19 +42,23 @@ if ! ready; then
     flock -u 9
 fi
 
-# The observations and reference posteriors of four sbibm tasks, from the sbibm wheel (18 MB; its
-# dependencies are not installed): `innfer eval --metric c2st` and scripts/sbibm.sh compare with them.
-if [[ ! -f "$sbibm/.innfer-ready" ]]; then
+# The observations and reference posteriors of the sbibm tasks, from the sbibm wheel (18 MB; its
+# dependencies are not installed): `innfer eval --metric c2st` and scripts/sbibm.sh compare with them;
+# slcp_distractors' simulator reads its distractor distribution from there. The stamp names what the
+# extraction holds, so that a cache from an older extraction is made again.
+sbibm_contents="sbibm $sbibm_version: ten tasks, parameter_i names, distractors"
+sbibm_ready() { [[ -f "$sbibm/.innfer-ready" && "$(cat "$sbibm/.innfer-ready")" == "$sbibm_contents" ]]; }
+if ! sbibm_ready; then
     mkdir -p "$cache"
     exec 9>"$cache/setup.lock"
     flock 9
-    if [[ ! -f "$sbibm/.innfer-ready" ]]; then
+    if ! sbibm_ready; then
         log "fetching the sbibm $sbibm_version reference posteriors into $sbibm (first run only)"
         wheels="$(mktemp -d)"
         "$venv/bin/python" -m pip download --quiet --no-deps --dest "$wheels" "sbibm==$sbibm_version" >&2
         "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/fetch_sbibm.py" "$wheels"/sbibm-*.whl "$sbibm" >&2
         rm -rf "$wheels"
-        touch "$sbibm/.innfer-ready"
+        printf '%s' "$sbibm_contents" >"$sbibm/.innfer-ready"
     fi
     flock -u 9
 fi

@@ -328,3 +328,20 @@ fn bad_calibration_inputs() {
     fails(&["check", "--run", &kinematics, "--pairs-file", pairs.to_str().unwrap()], &["pairs.csv", "missing column 'x4'"]);
     fails(&["check"], &["--run", "--truth"]);
 }
+
+#[test]
+fn a_task_whose_sbibm_files_are_missing() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = innfer()
+        .env("INNFER_SBIBM", folder.path())
+        .args(["generate", "--problem", "slcp_distractors", "--n", "10", "--out"])
+        .arg(folder.path().join("pairs.csv"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("error: slcp_distractors needs sbibm's distractor distribution") && stderr.contains("scripts/setup.sh"),
+        "{stderr}"
+    );
+}

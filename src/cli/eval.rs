@@ -11,7 +11,7 @@ use innfer::io::observations::read_observations;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint;
 use innfer::problem::data::DATA_PROBLEM;
-use innfer::problem::sbibm::Task;
+use innfer::problem::sbibm::{self, Task};
 use innfer::problem::Problem;
 use innfer::sample::group_by_observation;
 use tch::{Device, Kind, Tensor};
@@ -68,24 +68,10 @@ pub enum Metric {
     C2st,
 }
 
-/// The folder of sbibm's reference files that scripts/setup.sh writes.
-fn sbibm_folder() -> PathBuf {
-    if let Some(folder) = std::env::var_os("INNFER_SBIBM") {
-        return PathBuf::from(folder);
-    }
-    let cache = std::env::var_os("INNFER_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-        base.join("innfer")
-    });
-    cache.join("sbibm-1.1.0")
-}
-
 /// Runs `innfer eval --metric c2st`.
 fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint, device: Device) -> Result<()> {
     let info = &loaded.problem;
-    let task_files = sbibm_folder().join(&info.name);
+    let task_files = sbibm::files_folder().join(&info.name);
     let observations = if args.observations.given() {
         args.observations.read(&info.y_names, device)?
     } else if Task::named(&info.name).is_some() {

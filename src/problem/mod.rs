@@ -53,7 +53,20 @@ pub trait Problem: Send + Sync {
 }
 
 /// The names of the built-in problems.
-pub const BUILTIN: [&str; 6] = ["kinematics", "gmm", "two_moons", "gaussian_mixture", "slcp", "gaussian_linear"];
+pub const BUILTIN: [&str; 12] = [
+    "kinematics",
+    "gmm",
+    "two_moons",
+    "gaussian_mixture",
+    "slcp",
+    "gaussian_linear",
+    "gaussian_linear_uniform",
+    "bernoulli_glm",
+    "bernoulli_glm_raw",
+    "slcp_distractors",
+    "sir",
+    "lotka_volterra",
+];
 
 /// Default (z, total) widths of the INN for x and y of widths `dx` and `dy`: z as wide as what y
 /// cannot explain (at least 1), the whole network 2 wider than the wider side.
@@ -84,7 +97,10 @@ pub fn builtin(name: &str, options: &BTreeMap<String, String>) -> Result<Box<dyn
         },
         _ => match (sbibm::Task::named(name), unknown_options(&[])) {
             (Some(_), Some(error)) => Err(error),
-            (Some(task), None) => Ok(Box::new(task)),
+            (Some(task), None) => {
+                task.check_files()?;
+                Ok(Box::new(task))
+            }
             (None, _) => Err(Error::invalid(format!("unknown problem '{name}': expected one of {}", BUILTIN.join(", ")))),
         },
     }

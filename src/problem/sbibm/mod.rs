@@ -1,5 +1,11 @@
-//! Four tasks of the simulation-based inference benchmark (sbibm, Lueckmann et al., AISTATS 2021),
+//! The tasks of the simulation-based inference benchmark (sbibm, Lueckmann et al., AISTATS 2021),
 //! with its priors and simulators. Column names are sbibm's: `parameter_i` (x) and `data_i` (y).
+
+mod distractors;
+pub mod glm;
+pub mod ode;
+
+use std::path::PathBuf;
 
 use std::f64::consts::FRAC_PI_2;
 
@@ -22,11 +28,35 @@ pub enum Task {
     Slcp,
     /// θ ~ N(0, 0.1 I₁₀); y ~ N(θ, 0.1 I₁₀).
     GaussianLinear,
+    /// θ ~ U(−1, 1)¹⁰; y ~ N(θ, 0.1 I₁₀).
+    GaussianLinearUniform,
+    /// θ ~ a Gaussian smoothness prior; spikes of a logistic GLM of a fixed stimulus, summarised by
+    /// their ten sufficient statistics.
+    BernoulliGlm,
+    /// As [`Task::BernoulliGlm`], the 100 spikes themselves.
+    BernoulliGlmRaw,
+    /// SLCP's eight values among 92 distractors that do not depend on θ.
+    SlcpDistractors,
+    /// θ = (β, γ) log-normal; an SIR epidemic observed as ten binomial counts.
+    Sir,
+    /// θ = (α, β, γ, δ) log-normal; predator and prey counts at ten times with log-normal noise.
+    LotkaVolterra,
 }
 
 impl Task {
     /// Every task built in.
-    pub const ALL: [Task; 4] = [Task::TwoMoons, Task::GaussianMixture, Task::Slcp, Task::GaussianLinear];
+    pub const ALL: [Task; 10] = [
+        Task::TwoMoons,
+        Task::GaussianMixture,
+        Task::Slcp,
+        Task::GaussianLinear,
+        Task::GaussianLinearUniform,
+        Task::BernoulliGlm,
+        Task::BernoulliGlmRaw,
+        Task::SlcpDistractors,
+        Task::Sir,
+        Task::LotkaVolterra,
+    ];
 
     /// The task of an sbibm name.
     pub fn named(name: &str) -> Option<Task> {
@@ -40,6 +70,12 @@ impl Task {
             Task::GaussianMixture => "gaussian_mixture",
             Task::Slcp => "slcp",
             Task::GaussianLinear => "gaussian_linear",
+            Task::GaussianLinearUniform => "gaussian_linear_uniform",
+            Task::BernoulliGlm => "bernoulli_glm",
+            Task::BernoulliGlmRaw => "bernoulli_glm_raw",
+            Task::SlcpDistractors => "slcp_distractors",
+            Task::Sir => "sir",
+            Task::LotkaVolterra => "lotka_volterra",
         }
     }
 
@@ -48,9 +84,45 @@ impl Task {
         match self {
             Task::TwoMoons | Task::GaussianMixture => (2, 2),
             Task::Slcp => (5, 8),
-            Task::GaussianLinear => (10, 10),
+            Task::GaussianLinear | Task::GaussianLinearUniform | Task::BernoulliGlm => (10, 10),
+            Task::BernoulliGlmRaw => (10, 100),
+            Task::SlcpDistractors => (5, 100),
+            Task::Sir => (2, 10),
+            Task::LotkaVolterra => (4, 20),
         }
     }
+
+    /// Checks that what the task needs beyond its code is there (slcp_distractors: sbibm's
+    /// distractor distribution, which scripts/setup.sh extracts).
+    pub fn check_files(self) -> Result<()> {
+        if self == Task::SlcpDistractors {
+            distractors::Distractors::get()?;
+        }
+        Ok(())
+    }
+}
+
+/// The folder of sbibm's files that scripts/setup.sh writes: `$INNFER_SBIBM`, or `sbibm-1.1.0` in
+/// innfer's cache (`$INNFER_CACHE`, else `$XDG_CACHE_HOME/innfer`, else `~/.cache/innfer`).
+pub fn files_folder() -> PathBuf {
+    if let Some(folder) = std::env::var_os("INNFER_SBIBM") {
+        return PathBuf::from(folder);
+    }
+    let cache = std::env::var_os("INNFER_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+        base.join("innfer")
+    });
+    cache.join("sbibm-1.1.0")
+}
+
+/// Independent log-normal draws: exp(N(loc, scale²)) per column, [n, loc.len()].
+fn log_normal(n: i64, loc: &[f64], scale: &[f64], device: Device) -> Tensor {
+    let options = (Kind::Float, device);
+    let (loc, scale) =
+        (Tensor::from_slice(loc).to_kind(Kind::Float).to_device(device), Tensor::from_slice(scale).to_kind(Kind::Float).to_device(device));
+    (Tensor::randn([n, loc.size()[0]], options) * scale + loc).exp()
 }
 
 /// Uniform draws on (−bound, bound), shape [n, width].
@@ -60,6 +132,22 @@ fn uniform(n: i64, width: i64, bound: f64, device: Device) -> Tensor {
 
 fn names(prefix: &str, count: i64) -> Vec<String> {
     (1..=count).map(|index| format!("{prefix}_{index}")).collect()
+}
+
+/// SLCP's data for each row of θ: four draws of a 2-D Gaussian with mean (θ1, θ2), scales θ3² and
+/// θ4², correlation tanh θ5 and 10^-6 added to the variances (as sbibm does), [n, 8].
+fn slcp(x: &Tensor) -> Tensor {
+    let (n, options) = (x.size()[0], (x.kind(), x.device()));
+    let (mean, theta) = (x.narrow(1, 0, 2).unsqueeze(1), |i: i64| x.narrow(1, i, 1));
+    let (s1, s2, rho) = (theta(2).square(), theta(3).square(), theta(4).tanh());
+    // y = mean + L·ε with L the Cholesky factor of [[s1² + 10^-6, ρ s1 s2], [ρ s1 s2, s2² + 10^-6]].
+    let l11 = (s1.square() + 1e-6).sqrt();
+    let l21 = &rho * &s1 * &s2 / &l11;
+    let l22 = (s2.square() + 1e-6 - l21.square()).sqrt();
+    let noise = Tensor::randn([n, 4, 2], options);
+    let (e1, e2) = (noise.select(2, 0), noise.select(2, 1));
+    let second = &l21 * &e1 + l22 * e2;
+    (Tensor::stack(&[l11 * e1, second], 2) + mean).view([n, 8])
 }
 
 impl Problem for Task {
@@ -74,6 +162,11 @@ impl Problem for Task {
             Task::GaussianMixture => uniform(n, 2, 10.0, device),
             Task::Slcp => uniform(n, 5, 3.0, device),
             Task::GaussianLinear => Tensor::randn([n, 10], (Kind::Float, device)) * 0.1f64.sqrt(),
+            Task::GaussianLinearUniform => uniform(n, 10, 1.0, device),
+            Task::BernoulliGlm | Task::BernoulliGlmRaw => glm::sample_prior(n, device),
+            Task::SlcpDistractors => uniform(n, 5, 3.0, device),
+            Task::Sir => log_normal(n, &[0.4f64.ln(), 0.125f64.ln()], &[0.5, 0.2], device),
+            Task::LotkaVolterra => log_normal(n, &[-0.125, -3.0, -0.125, -3.0], &[0.5; 4], device),
         }
     }
 
@@ -93,17 +186,13 @@ impl Problem for Task {
                 let scale = &broad * 0.9 + 0.1;
                 x + Tensor::randn([n, 2], options) * scale
             }
-            Task::Slcp => {
-                let (mean, theta) = (x.narrow(1, 0, 2).unsqueeze(1), |i: i64| x.narrow(1, i, 1));
-                let (s1, s2, rho) = (theta(2).square(), theta(3).square(), theta(4).tanh());
-                // y = mean + L·ε with L the Cholesky factor of [[s1², ρ s1 s2], [ρ s1 s2, s2²]].
-                let noise = Tensor::randn([n, 4, 2], options);
-                let (e1, e2) = (noise.select(2, 0), noise.select(2, 1));
-                let first = &s1 * &e1;
-                let second = &s2 * (&rho * e1 + (-rho.square() + 1.0).sqrt() * e2);
-                (Tensor::stack(&[first, second], 2) + mean).view([n, 8])
-            }
-            Task::GaussianLinear => x + Tensor::randn([n, 10], options) * 0.1f64.sqrt(),
+            Task::Slcp => slcp(x),
+            Task::GaussianLinear | Task::GaussianLinearUniform => x + Tensor::randn([n, 10], options) * 0.1f64.sqrt(),
+            Task::BernoulliGlm => glm::simulate(x, false),
+            Task::BernoulliGlmRaw => glm::simulate(x, true),
+            Task::SlcpDistractors => distractors::Distractors::get()?.hide(&slcp(x)),
+            Task::Sir => ode::sir(x)?,
+            Task::LotkaVolterra => ode::lotka_volterra(x)?,
         })
     }
 
@@ -111,8 +200,9 @@ impl Problem for Task {
         let bound = match self {
             Task::TwoMoons => 1.0,
             Task::GaussianMixture => 10.0,
-            Task::Slcp => 3.0,
-            Task::GaussianLinear => return None,
+            Task::Slcp | Task::SlcpDistractors => 3.0,
+            Task::GaussianLinearUniform => 1.0,
+            Task::GaussianLinear | Task::BernoulliGlm | Task::BernoulliGlmRaw | Task::Sir | Task::LotkaVolterra => return None,
         };
         Bounds::uniform(self.dims().0 as usize, -bound, bound).ok()
     }
