@@ -175,7 +175,7 @@ fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
                 }
                 ModelKind::Cinn => {
                     let z = Tensor::randn([rows, dims.x], (kind, device));
-                    model.network.inverse_rows(&z, Some(&y_rows))
+                    model.network.inverse_rows(&z, Some(&model.summarise(&y_rows)))
                 }
             };
             model.decode_x(&u, &y_rows)
@@ -221,7 +221,7 @@ pub fn log_density(model: &Model, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         || Tensor::empty([0], (kind, device)),
         |start, count| {
             let (u, condition) = model.standardise(&x.narrow(0, start, count), &y.narrow(0, start, count));
-            let (z, log_det) = model.network.forward(&u, Some(&condition));
+            let (z, log_det) = model.network.forward(&u, Some(&model.summarise(&condition)));
             z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + constant
         },
     ))

@@ -7,10 +7,11 @@ use std::sync::atomic::AtomicBool;
 
 use common::few_threads;
 use innfer::model::checkpoint::ProblemInfo;
+use innfer::model::SummaryKind;
 use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec, OutputNoise};
 use innfer::problem::Problem;
 use innfer::sample::posterior;
-use innfer::train::{fit, new_model, objective_for, Hooks, ModelBasis, Preset, Snapshot, Stop, TrainConfig, TrainingData};
+use innfer::train::{fit, new_model, objective_for, Hooks, ModelBasis, Preset, Snapshot, Stop, SummaryConfig, TrainConfig, TrainingData};
 use tch::{Device, Kind, Tensor};
 
 const A: [f32; 4] = [1.0, 0.5, -0.3, 0.8];
@@ -50,8 +51,47 @@ impl Problem for LinearGaussian {
     }
 }
 
+/// The conditional Gaussian of [`LinearGaussian`] with its two y columns hidden among pure noise:
+/// y has 40 columns, y1 in column 7 and y2 in column 23, the others N(0, 1) and independent of x.
+struct AmongNoise;
+
+/// Where [`AmongNoise`] puts y1 and y2.
+const INFORMATIVE: [i64; 2] = [7, 23];
+
+/// `y` ([n, 2]) placed among 38 columns of noise, [n, 40].
+fn among_noise(y: &Tensor) -> Tensor {
+    let all = Tensor::randn([y.size()[0], 40], (Kind::Float, y.device()));
+    all.index_copy(1, &Tensor::from_slice(&INFORMATIVE), y)
+}
+
+impl Problem for AmongNoise {
+    fn info(&self) -> ProblemInfo {
+        let y_names = (1..=40).map(|k| format!("y{k}")).collect();
+        ProblemInfo { name: "among-noise".into(), options: Default::default(), x_names: vec!["x1".into(), "x2".into()], y_names }
+    }
+    fn sample_prior(&self, n: i64, device: Device) -> Tensor {
+        self.sample_joint(n, device).unwrap().0
+    }
+    fn simulate(&self, _x: &Tensor) -> innfer::Result<Tensor> {
+        Err(innfer::Error::invalid("the test draws from the joint"))
+    }
+    fn sample_joint(&self, n: i64, device: Device) -> innfer::Result<(Tensor, Tensor)> {
+        let (x, y) = LinearGaussian.sample_joint(n, device)?;
+        Ok((x, among_noise(&y)))
+    }
+    fn inn_widths(&self) -> (i64, i64) {
+        (2, 42)
+    }
+}
+
 /// A model of `kind` trained by likelihood on 20 000 draws of `problem` for 1500 steps.
 fn fitted(problem: &dyn Problem, kind: ModelKind, y_noise: f64) -> Model {
+    fitted_with(problem, kind, y_noise, None)
+}
+
+/// As [`fitted`], or with a summary network of y trained on fresh draws for 6000 steps (with 40
+/// columns of y, a fixed set of 20 000 rows lets it lean on the noise).
+fn fitted_with(problem: &dyn Problem, kind: ModelKind, y_noise: f64, summary: Option<SummaryConfig>) -> Model {
     few_threads();
     tch::manual_seed(20);
     let mut config = TrainConfig::preset("linear-gaussian", kind, Preset::Quick);
@@ -66,20 +106,31 @@ fn fitted(problem: &dyn Problem, kind: ModelKind, y_noise: f64) -> Model {
     config.weight_average = None;
     config.samples = 20_000;
     config.stop = Stop { steps: Some(1500), ..Stop::default() };
+    config.summary = summary;
+    if summary.is_some() {
+        config.fresh = true;
+        config.stop.steps = Some(6000);
+    }
     let (x, y) = problem.sample_joint(config.samples, Device::Cpu).unwrap();
     let info = problem.info();
     let basis = ModelBasis { info: &info, default_inn_widths: problem.inn_widths(), bounds: problem.x_bounds(), x: &x, y: &y };
     let mut model = new_model(&config, basis, Device::Cpu).unwrap();
     let stop = AtomicBool::new(false);
     let hooks = Hooks { stop: &stop, on_log: &mut |_| Ok(()), on_checkpoint: &mut |_: &Snapshot| Ok(()) };
-    fit(&mut model, objective_for(&config).as_ref(), TrainingData::Fixed { x, y, validation: None }, &config, None, hooks).unwrap();
+    let data = if config.fresh { TrainingData::Fresh(problem) } else { TrainingData::Fixed { x, y, validation: None } };
+    fit(&mut model, objective_for(&config).as_ref(), data, &config, None, hooks).unwrap();
     model
 }
 
 /// Posterior samples for y* = (1, −1) have mean A·y* = (0.5, −1.1) and covariance Σ.
 fn assert_posterior_is_known(model: &Model) {
-    let target = Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2]);
-    let (samples, _) = posterior(model, &target, 40_000).unwrap();
+    assert_posterior_of(model, &Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2]));
+}
+
+/// Posterior samples for `target`, whose informative values are y* = (1, −1), have mean A·y* =
+/// (0.5, −1.1) and covariance Σ.
+fn assert_posterior_of(model: &Model, target: &Tensor) {
+    let (samples, _) = posterior(model, target, 40_000).unwrap();
     let mean = Vec::<f64>::try_from(samples.mean_dim(0, false, Kind::Double)).unwrap();
     for (got, want) in mean.iter().zip([0.5, -1.1]) {
         assert!((got - want).abs() < 0.05, "mean {mean:?}");
@@ -191,4 +242,17 @@ fn samples_stay_inside_the_bounds() {
     let unreachable = Model::new(spec, Device::Cpu).unwrap();
     let error = posterior(&unreachable, &y, 10).unwrap_err().to_string();
     assert!(error.contains("outside the prior's support"), "{error}");
+}
+
+/// A cINN with a summary network finds the closed-form posterior when y's two informative columns
+/// are hidden among 38 columns of pure noise, whatever values the noise columns take.
+#[test]
+fn summary_network_finds_the_posterior_among_noise_columns() {
+    let summary = SummaryConfig { kind: SummaryKind::Mlp, width: 64, outputs: Some(8) };
+    let model = fitted_with(&AmongNoise, ModelKind::Cinn, 0.0, Some(summary));
+    assert!(model.summary.is_some());
+    for seed in [1, 2] {
+        tch::manual_seed(seed);
+        assert_posterior_of(&model, &among_noise(&Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2])));
+    }
 }

@@ -328,3 +328,26 @@ fn distractors_have_the_distribution_of_sbibm_s_mixture() {
     let range_off = ((range - &want_range).abs() / &want_range).max().double_value(&[]);
     assert!(median_off < 0.05 && range_off < 0.1, "medians off by up to {median_off} ranges, ranges by {range_off}");
 }
+
+/// Through the binary: a summary network is part of the run (its shape in the manifest, its weights
+/// in the checkpoint): slcp's data are four exchangeable 2-D points, a deep set of elements of 2.
+#[test]
+fn a_summary_network_is_stored_with_the_run() {
+    let folder = tempfile::tempdir().unwrap();
+    let run = folder.path().join("run");
+    common::innfer()
+        .args(["train", "--problem", "slcp", "--model", "cinn", "--simulations", "1000", "--steps", "100"])
+        .args(["--summary", "deepset:2", "--summary-width", "32", "--out"])
+        .arg(&run)
+        .assert()
+        .success();
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["model"]["summary"], serde_json::json!({"kind": "deep-set", "element": 2, "width": 32, "outputs": 8}));
+    let samples = folder.path().join("post.csv");
+    common::innfer()
+        .args(["sample", "--run", run.to_str().unwrap(), "--y", "1,2,1.1,2.2,0.9,1.8,1,2", "--n", "50", "--out"])
+        .arg(&samples)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&samples).unwrap().lines().count(), 51);
+}

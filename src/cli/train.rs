@@ -7,11 +7,11 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::io::observations::read_observations;
 use innfer::model::checkpoint::TrainingSummary;
-use innfer::model::{Activation, CouplingKind, ModelKind};
+use innfer::model::{Activation, CouplingKind, ModelKind, SummaryKind};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
 use innfer::train::sequential::{Sequential, DEFAULT_EPSILON};
-use innfer::train::{self, LogRecord, LossSet, Preset, RunOutput, Stop, TrainConfig};
+use innfer::train::{self, LogRecord, LossSet, Preset, RunOutput, Stop, SummaryConfig, TrainConfig};
 use tch::Tensor;
 
 use super::problem_args::ProblemArgs;
@@ -192,6 +192,18 @@ pub struct Knobs {
     /// true or false [default: false; true with --simulations].
     #[arg(long, value_name = "BOOL")]
     pub regression: Option<bool>,
+    /// cINN: condition the flow on a learned summary of y, trained with it, for observations of many
+    /// columns: mlp (a perceptron of the whole observation), or deepset:K (y is a set of exchangeable
+    /// elements of K values each; their order is ignored).
+    #[arg(long, value_name = "NETWORK")]
+    pub summary: Option<SummaryKind>,
+    /// Width of the summary network's hidden layers.
+    #[arg(long, value_name = "WIDTH", requires = "summary", value_parser = clap::value_parser!(i64).range(1..))]
+    pub summary_width: Option<i64>,
+    /// Width of the summary the flow is conditioned on [default: twice the parameters, at least 8,
+    /// at most the columns of y].
+    #[arg(long, value_name = "WIDTH", requires = "summary", value_parser = clap::value_parser!(i64).range(1..))]
+    pub summary_outputs: Option<i64>,
     /// Subnet non-linearity: relu or leaky-relu.
     #[arg(long)]
     pub activation: Option<Activation>,
@@ -285,6 +297,10 @@ impl Knobs {
         config.block.coupling = self.coupling.unwrap_or(config.block.coupling);
         config.block.activation = self.activation.unwrap_or(config.block.activation);
         config.regression = self.regression.unwrap_or(config.regression);
+        if let Some(kind) = self.summary {
+            let width = self.summary_width.unwrap_or(SummaryConfig::DEFAULT_WIDTH);
+            config.summary = Some(SummaryConfig { kind, width, outputs: self.summary_outputs });
+        }
         config.bounded = self.bounded.unwrap_or(config.bounded);
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);

@@ -9,6 +9,7 @@ pub mod permutation;
 pub mod regression;
 pub mod standardise;
 pub mod subnet;
+pub mod summary;
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ pub use network::{InvertibleNetwork, NetworkSpec};
 pub use regression::LinearRegression;
 pub use standardise::Standardiser;
 pub use subnet::Activation;
+pub use summary::{SummaryKind, SummaryNetwork, SummarySpec};
 
 use crate::error::{parse_choice, Error, Result};
 
@@ -92,6 +94,9 @@ pub struct ModelSpec {
     /// widths; sampling draws them (none: zero padding and the exact y, as the paper samples).
     #[serde(default)]
     pub output_noise: Option<OutputNoise>,
+    /// A cINN's summary network, whose output conditions the flow in place of standardised y.
+    #[serde(default)]
+    pub summary: Option<SummarySpec>,
 }
 
 /// Standard deviations of an INN's padding and y outputs around zero and the observed y.
@@ -115,6 +120,7 @@ impl ModelSpec {
             x_bounds: None,
             x_regression: None,
             output_noise: None,
+            summary: None,
         }
     }
 
@@ -130,16 +136,33 @@ impl ModelSpec {
             x_bounds: None,
             x_regression: None,
             output_noise: None,
+            summary: None,
         })
+    }
+
+    /// This cINN with a summary network of y, whose output conditions the flow.
+    pub fn with_summary(mut self, summary: SummarySpec) -> Result<Self> {
+        if self.kind != ModelKind::Cinn {
+            return Err(Error::invalid("a summary network conditions the cINN (--model cinn); the paper's INN predicts y itself"));
+        }
+        summary.validate(self.dims.y)?;
+        self.network.condition = summary.outputs;
+        self.summary = Some(summary);
+        Ok(self)
     }
 
     /// Checks the parts against each other.
     pub fn validate(&self) -> Result<()> {
         self.dims.validate()?;
         self.network.validate()?;
-        let (width, condition) = match self.kind {
-            ModelKind::Inn => (self.dims.total, 0),
-            ModelKind::Cinn => (self.dims.x, self.dims.y),
+        let (width, condition) = match (self.kind, &self.summary) {
+            (ModelKind::Inn, None) => (self.dims.total, 0),
+            (ModelKind::Cinn, None) => (self.dims.x, self.dims.y),
+            (ModelKind::Cinn, Some(summary)) => {
+                summary.validate(self.dims.y)?;
+                (self.dims.x, summary.outputs)
+            }
+            (ModelKind::Inn, Some(_)) => return Err(Error::invalid("only a cINN has a summary network")),
         };
         if self.network.width != width || self.network.condition != condition {
             return Err(Error::invalid(format!(
@@ -188,6 +211,8 @@ pub struct Model {
     pub spec: ModelSpec,
     /// The invertible network.
     pub network: InvertibleNetwork,
+    /// A cINN's summary network of standardised y, if it has one.
+    pub summary: Option<SummaryNetwork>,
     /// The trainable weights.
     pub vars: nn::VarStore,
 }
@@ -198,7 +223,9 @@ impl Model {
         spec.validate()?;
         let vars = nn::VarStore::new(device);
         let network = InvertibleNetwork::new(&vars.root(), &spec.network)?;
-        Ok(Model { spec, network, vars })
+        let summary =
+            spec.summary.as_ref().map(|summary| SummaryNetwork::new(&(vars.root() / "summary"), summary, spec.dims.y)).transpose()?;
+        Ok(Model { spec, network, summary, vars })
     }
 
     /// The device the weights live on.
@@ -253,5 +280,14 @@ impl Model {
     /// The network's condition for raw observations `y`: standardised y for a cINN, none for an INN.
     pub fn condition(&self, y: &Tensor) -> Option<Tensor> {
         (self.spec.kind == ModelKind::Cinn).then(|| self.spec.y_scale.apply(y))
+    }
+
+    /// What conditions the flow for standardised observations `y`: their summary, when the model has
+    /// a summary network, else `y` itself.
+    pub fn summarise(&self, y: &Tensor) -> Tensor {
+        match &self.summary {
+            Some(summary) => summary.forward(y),
+            None => y.shallow_clone(),
+        }
     }
 }

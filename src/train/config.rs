@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{parse_choice, Error, Result};
 use crate::loss::TRAINING_WIDTHS;
 use crate::model::coupling::{clamp_in_range, MAX_CLAMP, MIN_CLAMP};
-use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind};
+use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind, SummaryKind, SummarySpec};
 
 /// When training stops: whichever limit comes first. At least one must be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -178,11 +178,35 @@ pub struct TrainConfig {
     /// cINN: model the residual of (standardised) x after a linear regression on y.
     #[serde(default)]
     pub regression: bool,
+    /// cINN: a summary network of y trained with the flow, whose output conditions it.
+    #[serde(default)]
+    pub summary: Option<SummaryConfig>,
     /// Steps between reading the losses back (one host–device synchronisation each).
     pub log_every: u64,
     /// Time between checkpoints during training.
     #[serde(with = "humantime_serde")]
     pub checkpoint_every: Duration,
+}
+
+/// A summary network as the command line chooses it (its output width defaults to the problem's).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SummaryConfig {
+    /// Which network.
+    pub kind: SummaryKind,
+    /// Width of its hidden layers.
+    pub width: i64,
+    /// Width of its output (default: [`SummarySpec::default_outputs`]).
+    pub outputs: Option<i64>,
+}
+
+impl SummaryConfig {
+    /// Width of the hidden layers unless told otherwise.
+    pub const DEFAULT_WIDTH: i64 = 64;
+
+    /// The network's shape for x of width `x` and y of width `y`.
+    pub fn spec(&self, x: i64, y: i64) -> SummarySpec {
+        SummarySpec { kind: self.kind, width: self.width, outputs: self.outputs.unwrap_or_else(|| SummarySpec::default_outputs(x, y)) }
+    }
 }
 
 /// Adam's usual decays (0.9, 0.999).
@@ -271,6 +295,7 @@ impl TrainConfig {
             standardise: model == ModelKind::Cinn,
             bounded: model == ModelKind::Cinn,
             regression: false,
+            summary: None,
             log_every: 50,
             checkpoint_every: Duration::from_secs(120),
         };
@@ -380,6 +405,9 @@ impl TrainConfig {
         }
         if self.regression && self.model != ModelKind::Cinn {
             return Err(Error::invalid("--regression is for the cINN (--model cinn)"));
+        }
+        if self.summary.is_some() && self.model != ModelKind::Cinn {
+            return Err(Error::invalid("--summary is for the cINN (--model cinn): the paper's INN predicts y itself"));
         }
         if self.bounded && self.model != ModelKind::Cinn {
             return Err(Error::invalid("--bounded is for the cINN (--model cinn)"));

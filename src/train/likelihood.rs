@@ -34,6 +34,6 @@ impl Objective for MaximumLikelihood {
 /// Mean negative log-likelihood of the network's inputs `x` given `condition`, in the coordinates of
 /// standardised x (the model's regression, if any, counted).
 fn standardised_nll(model: &Model, x: &Tensor, condition: &Tensor) -> Tensor {
-    let (z, log_det) = model.network.forward(x, Some(condition));
+    let (z, log_det) = model.network.forward(x, Some(&model.summarise(condition)));
     negative_log_likelihood(&z, &log_det) - model.standardised_log_det()
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 
 use tch::{Device, Tensor};
 
-pub use config::{LossSet, LossWeights, Preset, Stop, TrainConfig};
+pub use config::{LossSet, LossWeights, Preset, Stop, SummaryConfig, TrainConfig};
 pub use fit::{fit, Hooks, LogRecord, Resumed, Snapshot, TrainingData};
 
 use crate::error::{Error, Result};
@@ -69,7 +69,10 @@ pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) ->
             let (z, total) = config.inn_widths.unwrap_or(default_inn_widths);
             ModelSpec::inn(Dims::new(dx, dy, z, total)?, config.blocks, config.block, seed)
         }
-        ModelKind::Cinn => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?,
+        ModelKind::Cinn => match &config.summary {
+            Some(summary) => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?.with_summary(summary.spec(dx, dy))?,
+            None => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?,
+        },
     };
     if config.model == ModelKind::Inn && config.losses.likelihood > 0.0 {
         spec.output_noise = Some(OutputNoise { y: config.y_noise, pad: config.pad_noise });
