@@ -1,44 +1,75 @@
 #!/usr/bin/env bash
-# innfer's conditional INN on the sbibm grid: for each task and simulation budget, train on exactly
-# that many simulations (10% held out, early stopping), then C2ST against sbibm's reference posteriors
-# on its ten observations. Prints the table in sbibm's layout beside the published NPE row and the best
-# published one (any method).
+# innfer's conditional INN on the sbibm grid: for each task, simulation budget and seed, train on
+# exactly that many simulations (10% held out, early stopping), then C2ST against sbibm's reference
+# posteriors on its ten observations. Writes every C2ST to OUT/results.csv and prints the table in
+# sbibm's layout (the mean over the observations; over several seeds, their mean ± standard
+# deviation) beside the published NPE row and the best published one (any method).
 #
-#   scripts/sbibm.sh [OUT]        OUT defaults to runs/sbibm-<time>
-#   TASKS="two_moons slcp" BUDGETS="1e3 1e4" scripts/sbibm.sh     a part of the grid
+#   scripts/sbibm.sh [OPTIONS] [OUT]     OUT defaults to runs/sbibm-<time>
+#   --tasks "two_moons slcp"   a part of the grid (default: all ten tasks)
+#   --budgets "1e3 1e4"        (default: 1e3 1e4 1e5)
+#   --seeds K                  K runs with seeds 42, 43, … for the spread (default 1)
+#   --jobs 2                   two runs at once, each on one thread (on 2 cores about twice as fast;
+#                              one thread gives the numbers of two)
+#   --rounds R                 sequential rounds instead (truncated sequential NPE): one run per
+#                              observation, each spending the budget in R rounds for that
+#                              observation alone, then C2ST for it
+#   --observations "1 2 3"     some of sbibm's ten observations (default: all)
+#   The same as variables: TASKS, BUDGETS, SEEDS (a list of seeds), JOBS, ROUNDS, OBSERVATIONS.
 #   INNFER=path/to/innfer uses that binary instead of building one.
 #   Extra innfer options for training: TRAIN_ARGS="…" (default: none: training stops when the
 #   held-out loss has not improved for 50 epochs, or after 150 epochs)
-#   ROUNDS=R: sequential rounds instead (truncated sequential NPE): one run per observation, each
-#   spending the budget in R rounds for that observation alone, then C2ST for it; the table gives the
-#   mean over the observations (OBSERVATIONS="1 2 3" for some of sbibm's ten). JOBS=2 runs two
-#   observations at once, each on one thread (on 2 cores about twice as fast; the same numbers for
-#   the same JOBS).
+# Finished runs (with their c2st.json) are kept and skipped when the script runs again.
 set -euo pipefail
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit "$1"; }
+while (( $# )); do
+    case "$1" in
+        --tasks) TASKS="$2"; shift 2 ;;
+        --budgets) BUDGETS="$2"; shift 2 ;;
+        --seeds) SEEDS="$(seq -s ' ' 42 $((41 + $2)))"; shift 2 ;;
+        --jobs) JOBS="$2"; shift 2 ;;
+        --rounds) ROUNDS="$2"; shift 2 ;;
+        --observations) OBSERVATIONS="$2"; shift 2 ;;
+        -h|--help) usage 0 ;;
+        -*) echo "sbibm.sh: unknown option $1" >&2; usage 2 ;;
+        *) break ;;
+    esac
+done
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 if [[ -z "${INNFER:-}" ]]; then
     cargo build --release --locked --manifest-path "$repo_root/Cargo.toml" >&2
 fi
 innfer="${INNFER:-$repo_root/target/release/innfer}"
 out="${1:-runs/sbibm-$(date -u +%Y-%m-%dT%H-%M-%S)}"
-tasks="${TASKS:-two_moons gaussian_mixture slcp gaussian_linear}"
+tasks="${TASKS:-two_moons gaussian_mixture slcp gaussian_linear gaussian_linear_uniform bernoulli_glm bernoulli_glm_raw slcp_distractors sir lotka_volterra}"
 budgets="${BUDGETS:-1e3 1e4 1e5}"
-mkdir -p "$out"
-
+seeds="${SEEDS:-42}"
 rounds="${ROUNDS:-}"
 observations="${OBSERVATIONS:-1 2 3 4 5 6 7 8 9 10}"
 jobs="${JOBS:-1}"
-threads=""
-if (( jobs > 1 )); then threads="--threads 1"; fi
+threads=()
+if (( jobs > 1 )); then threads=(--threads 1); fi
+mkdir -p "$out"
 
-# one_observation TASK BUDGET K: a sequential run for sbibm's observation K, then its C2ST.
-one_observation() {
-    local task="$1" budget="$2" k="$3" run
-    run="$out/$task-$budget-rounds$rounds/obs$k"
+# single TASK BUDGET SEED: one run on the budget, C2ST on all ten observations.
+single() {
+    local run="$out/$1-$2-seed$3"
+    if [[ -f "$run/c2st.json" ]]; then return; fi
+    rm -rf "$run"
+    # shellcheck disable=SC2086
+    "$innfer" "${threads[@]}" --seed "$3" train --problem "$1" --model cinn --simulations "$2" --out "$run" \
+        ${TRAIN_ARGS:-} 2>"$run.log"
+    "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st >/dev/null 2>>"$run.log"
+    echo "$1 $2 seed $3: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/c2st.json")" >&2
+}
+
+# sequential TASK BUDGET SEED K: a sequential run for sbibm's observation K, then its C2ST.
+sequential() {
+    local run="$out/$1-$2-rounds$rounds-seed$3/obs$4"
     if [[ -f "$run/c2st.json" ]]; then return; fi
     rm -rf "$run"
     mkdir -p "$(dirname "$run")"
-    python3 - "$INNFER_SBIBM/$task" "$k" "$run.obs.csv" "$run.ref.csv" <<'PY'
+    python3 - "$INNFER_SBIBM/$1" "$4" "$run.obs.csv" "$run.ref.csv" <<'PY'
 import csv, sys
 folder, k, obs_path, ref_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = list(csv.reader(open(f"{folder}/observations.csv")))
@@ -51,46 +82,39 @@ writer.writerow(header)
 writer.writerows([*r[:column], "0", *r[column + 1:]] for r in reference if int(float(r[column])) == k - 1)
 PY
     # shellcheck disable=SC2086
-    "$innfer" $threads train --problem "$task" --model cinn --simulations "$budget" --rounds "$rounds" \
+    "$innfer" "${threads[@]}" --seed "$3" train --problem "$1" --model cinn --simulations "$2" --rounds "$rounds" \
         --observation "$run.obs.csv" --out "$run" ${TRAIN_ARGS:-} 2>"$run.log"
-    "$innfer" $threads eval --run "$run" --metric c2st --observations "$run.obs.csv" --reference "$run.ref.csv" \
-        >/dev/null 2>>"$run.log"
-    echo "$task $budget observation $k: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/c2st.json")" >&2
+    "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st --observations "$run.obs.csv" \
+        --reference "$run.ref.csv" >/dev/null 2>>"$run.log"
+    echo "$1 $2 seed $3 observation $4: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/c2st.json")" >&2
 }
 
-# sequential TASK BUDGET: one sequential run per observation, JOBS of them at once.
-sequential() {
-    local k pids=()
-    for k in $observations; do
-        while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || true; done
-        one_observation "$1" "$2" "$k" &
-        pids+=("$!")
-    done
-    local pid failed=0
-    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-    if (( failed )); then echo "sbibm.sh: a sequential run failed (its log: $out/$1-$2-rounds$rounds/obsK.log)" >&2; exit 1; fi
+# JOBS runs at once; a failed one fails the script once all have ended.
+pids=()
+launch() {
+    while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || true; done
+    "$@" &
+    pids+=("$!")
 }
-
 for budget in $budgets; do
     for task in $tasks; do
-        if [[ -n "$rounds" ]]; then
-            sequential "$task" "$budget"
-            continue
-        fi
-        run="$out/$task-$budget"
-        if [[ ! -f "$run/c2st.json" ]]; then
-            rm -rf "$run"
-            # shellcheck disable=SC2086
-            "$innfer" train --problem "$task" --model cinn --simulations "$budget" --out "$run" ${TRAIN_ARGS:-}
-            "$innfer" eval --run "$run" --metric c2st >/dev/null
-        fi
+        for seed in $seeds; do
+            if [[ -z "$rounds" ]]; then
+                launch single "$task" "$budget" "$seed"
+            else
+                for k in $observations; do launch sequential "$task" "$budget" "$seed" "$k"; done
+            fi
+        done
     done
 done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+if (( failed )); then echo "sbibm.sh: a run failed; its log is beside its folder in $out (RUN.log)" >&2; exit 1; fi
 
-python3 - "$out" "$tasks" "$budgets" "$rounds" "$observations" <<'PY' | tee "$out/table.md"
-import json, pathlib, sys
-out, tasks, budgets = pathlib.Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split()
-rounds, observations = sys.argv[4], sys.argv[5].split()
+python3 - "$out" "$tasks" "$budgets" "$seeds" "$rounds" "$observations" <<'PY' | tee "$out/table.md"
+import csv, json, pathlib, statistics, sys
+out, tasks, budgets, seeds = pathlib.Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split()
+rounds, observations = sys.argv[5], [int(k) for k in sys.argv[6].split()]
 # Mean C2ST of NPE in the sbibm paper (Lueckmann et al. 2021; gaussian_mixture: sbibm 1.1 rerun).
 npe = {"two_moons": {"1e3": 0.725, "1e4": 0.606, "1e5": 0.542},
        "gaussian_mixture": {"1e3": 0.716, "1e4": 0.615, "1e5": 0.548},
@@ -101,22 +125,55 @@ npe = {"two_moons": {"1e3": 0.725, "1e4": 0.606, "1e5": 0.542},
 best = {"two_moons": {"1e3": 0.610, "1e4": 0.528, "1e5": 0.518},
         "gaussian_mixture": {"1e3": 0.663, "1e4": 0.551, "1e5": 0.530},
         "slcp": {"1e3": 0.912, "1e4": 0.713, "1e5": 0.578},
-        "gaussian_linear": {"1e3": 0.575, "1e4": 0.526, "1e5": 0.505}}
+        "gaussian_linear": {"1e3": 0.575, "1e4": 0.526, "1e5": 0.505},
+        "gaussian_linear_uniform": {"1e3": 0.594, "1e4": 0.523, "1e5": 0.503},
+        "bernoulli_glm": {"1e3": 0.594, "1e4": 0.553, "1e5": 0.515},
+        "sir": {"1e3": 0.637, "1e4": 0.561, "1e5": 0.525},
+        "lotka_volterra": {"1e3": 0.909, "1e4": 0.738, "1e5": 0.695},
+        "slcp_distractors": {"1e3": 0.977, "1e4": 0.931, "1e5": 0.753}}
+
+def runs(task, budget, seed):
+    """(observation, run folder, index in its c2st.json) of every C2ST of one seed."""
+    if rounds:
+        return [(k, out / f"{task}-{budget}-rounds{rounds}-seed{seed}" / f"obs{k}", 0) for k in observations]
+    return [(k, out / f"{task}-{budget}-seed{seed}", k - 1) for k in observations]
+
+rows, table = [], {}
+for task in tasks:
+    for budget in budgets:
+        for seed in seeds:
+            found = runs(task, budget, seed)
+            if not all((run / "c2st.json").is_file() for _, run, _ in found):
+                continue
+            values = []
+            for k, run, index in found:
+                value = json.loads((run / "c2st.json").read_text())["per_observation"][index]
+                seconds = json.loads((run / "manifest.json").read_text())["training"]["seconds"]
+                rows.append([task, budget, rounds or 1, seed, k, f"{value:.4f}", f"{seconds:.1f}"])
+                values.append(value)
+            table.setdefault((task, budget), []).append(sum(values) / len(values))
+with open(out / "results.csv", "w", newline="") as handle:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(["task", "budget", "rounds", "seed", "observation", "c2st", "train_seconds"])
+    writer.writerows(rows)
+
+def cell(means):
+    if not means:
+        return "–"
+    if len(means) == 1:
+        return f"{means[0]:.3f}"
+    return f"{statistics.mean(means):.3f} ± {statistics.stdev(means):.3f}"
+
 print("| task | method | " + " | ".join(f"10^{b[-1]}" if b.startswith("1e") else b for b in budgets) + " |")
 print("|---|---|" + "---|" * len(budgets))
+method = f"innfer cINN, {rounds} rounds" if rounds else "innfer cINN"
+if len(seeds) > 1:
+    method += f", {len(seeds)} seeds"
+if observations != list(range(1, 11)):
+    method += f", observations {' '.join(map(str, observations))}"
 for task in tasks:
-    cells = []
-    for budget in budgets:
-        runs = [out / f"{task}-{budget}-rounds{rounds}" / f"obs{k}" for k in observations] if rounds else [out / f"{task}-{budget}"]
-        if not all((run / "c2st.json").is_file() for run in runs):
-            cells.append("–")
-            continue
-        means = [json.loads((run / "c2st.json").read_text())["mean"] for run in runs]
-        seconds = [json.loads((run / "manifest.json").read_text())["training"]["seconds"] for run in runs]
-        each = f", {sum(seconds) / len(seconds):.0f} s each" if rounds else ""
-        cells.append(f"{sum(means) / len(means):.3f} ({sum(seconds):.0f} s{each})")
-    method = f"innfer cINN, {rounds} rounds, observations {' '.join(observations)}" if rounds else "innfer cINN"
-    print(f"| {task} | {method} | " + " | ".join(cells) + " |")
-    print(f"| {task} | NPE (published) | " + " | ".join(str(npe.get(task, {}).get(b, "–")) for b in budgets) + " |")
-    print(f"| {task} | best published | " + " | ".join(str(best.get(task, {}).get(b, "–")) for b in budgets) + " |")
+    print(f"| {task} | {method} | " + " | ".join(cell(table.get((task, b), [])) for b in budgets) + " |")
+    for name, published in [("NPE (published)", npe), ("best published", best)]:
+        if task in published:
+            print(f"| {task} | {name} | " + " | ".join(str(published[task].get(b, "–")) for b in budgets) + " |")
 PY
