@@ -75,6 +75,28 @@ const REDRAW_FACTOR: i64 = 100;
 /// Returns the samples [m·n, dim_x] grouped by observation, and each sample's observation index [m·n].
 /// A model with the prior's bounds draws only samples inside them (rejecting the others, as sbi does).
 pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
+    let (y, indices) = prepared(model, y, n)?;
+    match &model.spec.x_bounds {
+        Some(bounds) => draw_inside(model, &y, bounds, &indices, n),
+        None => {
+            let obs = indices.repeat_interleave_self_int(n, 0, None);
+            Ok((draw(model, &y, &obs), obs))
+        }
+    }
+}
+
+/// `n` draws of the model for each row of the raw observations `y`, inside the prior's bounds or not
+/// (the model's own distribution, which a threshold of its density is taken from), grouped by
+/// observation as in [`posterior`].
+pub fn model_draws(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
+    let (y, indices) = prepared(model, y, n)?;
+    let obs = indices.repeat_interleave_self_int(n, 0, None);
+    Ok((draw(model, &y, &obs), obs))
+}
+
+/// The standardised observations on the model's device and their indices, once checked for `n`
+/// samples each.
+fn prepared(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
     check_observations(model, y)?;
     if n < 1 {
         return Err(Error::invalid(format!("the number of samples must be at least 1, not {n}")));
@@ -85,15 +107,8 @@ pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> 
     }
     let device = model.device();
     let y = model.spec.y_scale.apply(&y.to_device(device).to_kind(model.kind()));
-    let observations = y.size()[0];
-    let indices = Tensor::arange(observations, (Kind::Int64, device));
-    match &model.spec.x_bounds {
-        Some(bounds) => draw_inside(model, &y, bounds, &indices, n),
-        None => {
-            let obs = indices.repeat_interleave_self_int(n, 0, None);
-            Ok((draw(model, &y, &obs), obs))
-        }
-    }
+    let indices = Tensor::arange(y.size()[0], (Kind::Int64, device));
+    Ok((y, indices))
 }
 
 /// `n` posterior samples inside `bounds` for each of the standardised observations `y` (numbered by

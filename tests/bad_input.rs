@@ -132,10 +132,6 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--y-noise", "inf", "--steps", "1"], &["--y-noise", "inf"]);
     fails(&["train", "--budget", "0s"], &["--budget", "longer than zero"]);
     fails(&["train", "--val", "0.1", "--steps", "1"], &["--val", "--simulations"]);
-    fails(&["train", "--model", "inn", "--summary", "mlp", "--steps", "1"], &["--summary is for the cINN"]);
-    fails(&["train", "--model", "cinn", "--summary", "cnn"], &["unknown summary network 'cnn'", "mlp", "deepset:K"]);
-    fails(&["train", "--model", "cinn", "--summary", "deepset:x"], &["deepset:K needs K"]);
-    fails(&["train", "--model", "cinn", "--summary-width", "8"], &["--summary"]);
     let runs = tempfile::tempdir().unwrap();
     let new_run = |name: &str| runs.path().join(name).to_str().unwrap().to_owned();
     fails(
@@ -152,34 +148,6 @@ fn bad_values_on_the_command_line() {
     fails(&["abc", "--y", "1,0", "--eps=-1", "--draws", "10", "--out", out], &["--eps", "-1"]);
     fails(&["abc", "--y", "1,0", "--draws", "0", "--out", out], &["--draws", "'0'"]);
     fails(&["abc", "--y", "1,0", "--keep", "100", "--draws", "10", "--out", out], &["--keep", "between 1 and the number of draws"]);
-    let summary_of = |problem: &str, summary: &str| {
-        let args = ["train", "--problem", problem, "--model", "cinn", "--summary", summary, "--steps", "1", "--out", &new_run(problem)];
-        args.map(str::to_owned)
-    };
-    fails(&strs(&summary_of("two_moons", "deepset:3")), &["deepset:3", "not a whole number of elements of 3"]);
-    let (_folder, one_column) = file("pairs.csv", "a,b,c\n1,2,3\n4,5,6\n");
-    let data = one_column.to_str().unwrap();
-    fails(
-        &[
-            "train",
-            "--data",
-            data,
-            "--x",
-            "a,b",
-            "--y",
-            "c",
-            "--model",
-            "cinn",
-            "--summary",
-            "mlp",
-            "--batch",
-            "1",
-            "--out",
-            &new_run("one"),
-        ],
-        &["at least two columns", "y has 1"],
-    );
-    assert!(!runs.path().join("two_moons").exists() && !runs.path().join("one").exists(), "a refused run left its folder");
 }
 
 #[test]
@@ -376,4 +344,42 @@ fn a_task_whose_sbibm_files_are_missing() {
         stderr.contains("error: slcp_distractors needs sbibm's distractor distribution") && stderr.contains("scripts/setup.sh"),
         "{stderr}"
     );
+}
+
+#[test]
+fn bad_summary_networks() {
+    fails(&["train", "--model", "inn", "--summary", "mlp", "--steps", "1"], &["--summary is for the cINN"]);
+    fails(&["train", "--model", "cinn", "--summary", "cnn"], &["unknown summary network 'cnn'", "mlp", "deepset:K"]);
+    fails(&["train", "--model", "cinn", "--summary", "deepset:x"], &["deepset:K needs K"]);
+    fails(&["train", "--model", "cinn", "--summary-width", "8"], &["--summary"]);
+    let runs = tempfile::tempdir().unwrap();
+    let new_run = |name: &str| runs.path().join(name).to_str().unwrap().to_owned();
+    let summary_of = |problem: &str, summary: &str| {
+        let args = ["train", "--problem", problem, "--model", "cinn", "--summary", summary, "--steps", "1", "--out", &new_run(problem)];
+        args.map(str::to_owned)
+    };
+    fails(&strs(&summary_of("two_moons", "deepset:3")), &["deepset:3", "not a whole number of elements of 3"]);
+    let (_folder, one_column) = file("pairs.csv", "a,b,c\n1,2,3\n4,5,6\n");
+    let data = one_column.to_str().unwrap();
+    fails(
+        &[
+            "train",
+            "--data",
+            data,
+            "--x",
+            "a,b",
+            "--y",
+            "c",
+            "--model",
+            "cinn",
+            "--summary",
+            "mlp",
+            "--batch",
+            "1",
+            "--out",
+            &new_run("one"),
+        ],
+        &["at least two columns", "y has 1"],
+    );
+    assert!(!runs.path().join("two_moons").exists() && !runs.path().join("one").exists(), "a refused run left its folder");
 }

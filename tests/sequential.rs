@@ -253,3 +253,33 @@ fn rounds_on_data_call_the_external_simulator_from_round_two() {
     let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(broken.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(kept["training"]["sequential"]["rounds"].as_array().map(Vec::len), Some(1), "round 1's model is kept");
 }
+
+/// A model whose mass lies mostly outside the prior's box still truncates the prior: the threshold
+/// comes from its own draws, and the prior draws above it are kept. An untrained cINN is the identity
+/// on standardised x, so with x's mean set to (3, 3) its density is N((3, 3), I); two_moons' prior is
+/// U(−1, 1)², of which the region ‖θ − (3, 3)‖² ≤ q (q the (1 − ε)-quantile of χ²₂) holds a known share.
+#[test]
+fn a_model_with_its_mass_outside_the_prior_still_truncates_it() {
+    use innfer::model::{Activation, BlockConfig, Bounds, CouplingKind, Model, ModelSpec, Standardiser};
+    let _serial = serial();
+    tch::manual_seed(33);
+    let block = BlockConfig { coupling: CouplingKind::Glow, hidden: 8, layers: 1, activation: Activation::Relu, clamp: 2.0 };
+    let mut spec = ModelSpec::cinn(2, 2, 2, block, 1).unwrap();
+    spec.x_scale = Standardiser { mean: vec![3.0, 3.0], std: vec![1.0, 1.0] };
+    spec.x_bounds = Some(Bounds::uniform(2, -1.0, 1.0).unwrap());
+    let model = Model::new(spec, Device::Cpu).unwrap();
+    let observation = Tensor::zeros([1, 2], (Kind::Float, Device::Cpu));
+    let (draws, _) = innfer::sample::model_draws(&model, &observation, 10_000).unwrap();
+    let inside = draws.abs().le(1.0).all_dim(1, false).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
+    assert!(inside < 0.01, "the model's own draws should fall outside the box: {inside} inside");
+    let (theta, acceptance) =
+        innfer::train::sequential::truncated_prior(&Task::TwoMoons, &model, &observation, DEFAULT_EPSILON, 2000).unwrap();
+    assert_eq!(theta.size(), [2000, 2]);
+    let q = -2.0 * DEFAULT_EPSILON.ln();
+    let prior = Tensor::rand([2_000_000, 2], (Kind::Double, Device::Cpu)) * 2.0 - 1.0;
+    let inside = (prior - 3.0).square().sum_dim_intlist(1, false, Kind::Double).le(q);
+    let expected = inside.to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
+    assert!((0.05..0.95).contains(&expected), "the region should cut the box: {expected}");
+    // The threshold is the 10th lowest density of 10^5 draws: within 10% of the exact region's share.
+    assert!((acceptance - expected).abs() < 0.1 * expected, "acceptance {acceptance}, expected {expected}");
+}

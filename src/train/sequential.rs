@@ -13,7 +13,7 @@ use crate::model::checkpoint::{self, RoundRecord, SequentialRecord, TrainingSumm
 use crate::model::{Model, ModelKind};
 use crate::problem::data::{DataProblem, DataSpec};
 use crate::problem::Problem;
-use crate::sample::{log_density, posterior};
+use crate::sample::{log_density, model_draws};
 use crate::seeding::{reseed, Stream};
 
 /// Posterior mass outside the truncated region (TSNPE's ε).
@@ -208,7 +208,9 @@ pub fn truncated_prior(problem: &dyn Problem, model: &Model, observation: &Tenso
     let _no_grad = tch::no_grad_guard();
     let device = model.device();
     let observation = observation.to_device(device).to_kind(Kind::Float);
-    let (samples, _) = posterior(model, &observation, THRESHOLD_SAMPLES)?;
+    // The threshold comes from the model's own draws, inside the prior's box or not: a model that
+    // puts most of its mass outside still has a highest-density region, whose part inside is kept.
+    let (samples, _) = model_draws(model, &observation, THRESHOLD_SAMPLES)?;
     let densities = log_density(model, &samples, &observation.repeat([THRESHOLD_SAMPLES, 1]))?;
     let rank = ((epsilon * THRESHOLD_SAMPLES as f64).floor() as i64).max(1);
     let threshold = densities.kthvalue(rank, 0, false).0.double_value(&[]);
