@@ -51,22 +51,33 @@ threads=()
 if (( jobs > 1 )); then threads=(--threads 1); fi
 mkdir -p "$out"
 
+# unscored RUN WHAT: a trained run whose samples could not be scored (a model with almost no mass
+# inside the prior's box gives no samples there): its error goes to RUN/unscored.txt, and the table
+# counts it as C2ST 1.0 (the two sets are then told apart perfectly) and says how many there were.
+unscored() {
+    tail -1 "$1.log" >"$1/unscored.txt"
+    echo "$2: not scored ($(cat "$1/unscored.txt")); counted as 1.0" >&2
+}
+
 # single TASK BUDGET SEED: one run on the budget, C2ST on all ten observations.
 single() {
     local run="$out/$1-$2-seed$3"
-    if [[ -f "$run/c2st.json" ]]; then return; fi
+    if [[ -f "$run/c2st.json" || -f "$run/unscored.txt" ]]; then return; fi
     rm -rf "$run"
     # shellcheck disable=SC2086
     "$innfer" "${threads[@]}" --seed "$3" train --problem "$1" --model cinn --simulations "$2" --out "$run" \
         ${TRAIN_ARGS:-} 2>"$run.log"
-    "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st >/dev/null 2>>"$run.log"
+    if ! "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st >/dev/null 2>>"$run.log"; then
+        unscored "$run" "$1 $2 seed $3"
+        return
+    fi
     echo "$1 $2 seed $3: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/c2st.json")" >&2
 }
 
 # sequential TASK BUDGET SEED K: a sequential run for sbibm's observation K, then its C2ST.
 sequential() {
     local run="$out/$1-$2-rounds$rounds-seed$3/obs$4"
-    if [[ -f "$run/c2st.json" ]]; then return; fi
+    if [[ -f "$run/c2st.json" || -f "$run/unscored.txt" ]]; then return; fi
     rm -rf "$run"
     mkdir -p "$(dirname "$run")"
     python3 - "$INNFER_SBIBM/$1" "$4" "$run.obs.csv" "$run.ref.csv" <<'PY'
@@ -84,8 +95,11 @@ PY
     # shellcheck disable=SC2086
     "$innfer" "${threads[@]}" --seed "$3" train --problem "$1" --model cinn --simulations "$2" --rounds "$rounds" \
         --observation "$run.obs.csv" --out "$run" ${TRAIN_ARGS:-} 2>"$run.log"
-    "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st --observations "$run.obs.csv" \
-        --reference "$run.ref.csv" >/dev/null 2>>"$run.log"
+    if ! "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st --observations "$run.obs.csv" \
+        --reference "$run.ref.csv" >/dev/null 2>>"$run.log"; then
+        unscored "$run" "$1 $2 seed $3 observation $4"
+        return
+    fi
     echo "$1 $2 seed $3 observation $4: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/c2st.json")" >&2
 }
 
@@ -138,31 +152,37 @@ def runs(task, budget, seed):
         return [(k, out / f"{task}-{budget}-rounds{rounds}-seed{seed}" / f"obs{k}", 0) for k in observations]
     return [(k, out / f"{task}-{budget}-seed{seed}", k - 1) for k in observations]
 
-rows, table = [], {}
+rows, table, unscored = [], {}, {}
 for task in tasks:
     for budget in budgets:
         for seed in seeds:
             found = runs(task, budget, seed)
-            if not all((run / "c2st.json").is_file() for _, run, _ in found):
+            if not all((run / "c2st.json").is_file() or (run / "unscored.txt").is_file() for _, run, _ in found):
                 continue
             values = []
             for k, run, index in found:
-                value = json.loads((run / "c2st.json").read_text())["per_observation"][index]
+                if (run / "c2st.json").is_file():
+                    value = json.loads((run / "c2st.json").read_text())["per_observation"][index]
+                else:
+                    value = 1.0
+                    unscored[(task, budget)] = unscored.get((task, budget), 0) + 1
                 seconds = json.loads((run / "manifest.json").read_text())["training"]["seconds"]
                 rows.append([task, budget, rounds or 1, seed, k, f"{value:.4f}", f"{seconds:.1f}"])
                 values.append(value)
             table.setdefault((task, budget), []).append(sum(values) / len(values))
 with open(out / "results.csv", "w", newline="") as handle:
     writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(["task", "budget", "rounds", "seed", "observation", "c2st", "train_seconds"])
+    writer.writerow(["task", "budget", "rounds", "seed", "observation", "c2st", "train_seconds"])  # c2st 1 where unscored
     writer.writerows(rows)
 
-def cell(means):
+def cell(key):
+    means = table.get(key, [])
     if not means:
         return "–"
-    if len(means) == 1:
-        return f"{means[0]:.3f}"
-    return f"{statistics.mean(means):.3f} ± {statistics.stdev(means):.3f}"
+    text = f"{means[0]:.3f}" if len(means) == 1 else f"{statistics.mean(means):.3f} ± {statistics.stdev(means):.3f}"
+    if key in unscored:
+        text += f" ({unscored[key]} unscored, as 1.0)"
+    return text
 
 print("| task | method | " + " | ".join(f"10^{b[-1]}" if b.startswith("1e") else b for b in budgets) + " |")
 print("|---|---|" + "---|" * len(budgets))
@@ -172,7 +192,7 @@ if len(seeds) > 1:
 if observations != list(range(1, 11)):
     method += f", observations {' '.join(map(str, observations))}"
 for task in tasks:
-    print(f"| {task} | {method} | " + " | ".join(cell(table.get((task, b), [])) for b in budgets) + " |")
+    print(f"| {task} | {method} | " + " | ".join(cell((task, b)) for b in budgets) + " |")
     for name, published in [("NPE (published)", npe), ("best published", best)]:
         if task in published:
             print(f"| {task} | {name} | " + " | ".join(str(published[task].get(b, "–")) for b in budgets) + " |")
