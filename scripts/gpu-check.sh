@@ -84,6 +84,12 @@ check c2st eval --run "$out/cinn" --metric c2st --observations "$targets" --refe
 check check-cinn check --run "$out/cinn" --pairs "$pairs" --out "$out/check-cinn"
 check check-inn check --run "$out/inn" --pairs "$pairs" --out "$out/check-inn"
 check generate-pairs generate --problem kinematics --n "$pairs" --out "$out/pairs.csv"
+check generate-sir generate --problem sir --n "$pairs" --out "$out/sir.csv"
+check generate-lotka-volterra generate --problem lotka_volterra --n "$pairs" --out "$out/lotka_volterra.csv"
+check train-summary train --problem bernoulli_glm_raw --model cinn --simulations 1000 --summary mlp --steps "$inn_steps" --out "$out/summary"
+printf 'data_1,data_2\n-0.6,0.15\n' >"$out/two_moons-observation.csv"
+check train-sequential train --problem two_moons --model cinn --simulations 1000 --rounds 2 --steps "$inn_steps" \
+    --observation "$out/two_moons-observation.csv" --out "$out/sequential"
 check sample-pairs sample --run "$out/cinn" --observations "$out/pairs.csv" --n 1000 --out "$out/post-pairs.csv"
 check check-files check --truth "$out/pairs.csv" --posterior "$out/post-pairs.csv" --out "$out/check-files"
 check corner plot --posterior "$out/post-cinn.csv" --reference "$out/abc.csv" --out "$out/corner.png"
