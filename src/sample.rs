@@ -75,14 +75,9 @@ const REDRAW_FACTOR: i64 = 100;
 /// Returns the samples [m·n, dim_x] grouped by observation, and each sample's observation index [m·n].
 /// A model with the prior's bounds draws only samples inside them (rejecting the others, as sbi does).
 pub fn posterior(model: &Model, y: &Tensor, n: i64) -> Result<(Tensor, Tensor)> {
+    let Some(bounds) = &model.spec.x_bounds else { return model_draws(model, y, n) };
     let (y, indices) = prepared(model, y, n)?;
-    match &model.spec.x_bounds {
-        Some(bounds) => draw_inside(model, &y, bounds, &indices, n),
-        None => {
-            let obs = indices.repeat_interleave_self_int(n, 0, None);
-            Ok((draw(model, &y, &obs), obs))
-        }
-    }
+    draw_inside(model, &y, bounds, &indices, n)
 }
 
 /// `n` draws of the model for each row of the raw observations `y`, inside the prior's bounds or not

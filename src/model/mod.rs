@@ -277,11 +277,6 @@ impl Model {
         self.spec.x_regression.as_ref().map_or(0.0, LinearRegression::log_det)
     }
 
-    /// The network's condition for raw observations `y`: standardised y for a cINN, none for an INN.
-    pub fn condition(&self, y: &Tensor) -> Option<Tensor> {
-        (self.spec.kind == ModelKind::Cinn).then(|| self.spec.y_scale.apply(y))
-    }
-
     /// What conditions the flow for standardised observations `y`: their summary, when the model has
     /// a summary network, else `y` itself.
     pub fn summarise(&self, y: &Tensor) -> Tensor {

@@ -69,10 +69,13 @@ pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) ->
             let (z, total) = config.inn_widths.unwrap_or(default_inn_widths);
             ModelSpec::inn(Dims::new(dx, dy, z, total)?, config.blocks, config.block, seed)
         }
-        ModelKind::Cinn => match &config.summary {
-            Some(summary) => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?.with_summary(summary.spec(dx, dy))?,
-            None => ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?,
-        },
+        ModelKind::Cinn => {
+            let spec = ModelSpec::cinn(dx, dy, config.blocks, config.block, seed)?;
+            match &config.summary {
+                Some(summary) => spec.with_summary(summary.spec(dx, dy))?,
+                None => spec,
+            }
+        }
     };
     if config.model == ModelKind::Inn && config.losses.likelihood > 0.0 {
         spec.output_noise = Some(OutputNoise { y: config.y_noise, pad: config.pad_noise });
