@@ -124,16 +124,16 @@ fn fitted_with(problem: &dyn Problem, kind: ModelKind, y_noise: f64, summary: Op
 
 /// Posterior samples for y* = (1, −1) have mean A·y* = (0.5, −1.1) and covariance Σ.
 fn assert_posterior_is_known(model: &Model) {
-    assert_posterior_of(model, &Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2]));
+    assert_posterior_of(model, &Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2]), 0.05);
 }
 
 /// Posterior samples for `target`, whose informative values are y* = (1, −1), have mean A·y* =
-/// (0.5, −1.1) and covariance Σ.
-fn assert_posterior_of(model: &Model, target: &Tensor) {
+/// (0.5, −1.1) within `mean_tolerance` and covariance Σ.
+fn assert_posterior_of(model: &Model, target: &Tensor, mean_tolerance: f64) {
     let (samples, _) = posterior(model, target, 40_000).unwrap();
     let mean = Vec::<f64>::try_from(samples.mean_dim(0, false, Kind::Double)).unwrap();
     for (got, want) in mean.iter().zip([0.5, -1.1]) {
-        assert!((got - want).abs() < 0.05, "mean {mean:?}");
+        assert!((got - want).abs() < mean_tolerance, "mean {mean:?}");
     }
     let centred = &samples.to_kind(Kind::Double) - samples.mean_dim(0, true, Kind::Double);
     let covariance = Vec::<f64>::try_from(centred.tr().matmul(&centred).view([-1]) / 40_000.0).unwrap();
@@ -144,6 +144,7 @@ fn assert_posterior_of(model: &Model, target: &Tensor) {
 
 #[test]
 fn cinn_fits_a_known_conditional_gaussian() {
+    let _guard = common::serial();
     let model = fitted(&LinearGaussian, ModelKind::Cinn, 0.0);
     // Held-out negative log-likelihood (without the constant): the true value is 1 + ½·log det Σ.
     let (x, y) = LinearGaussian.sample_joint(50_000, Device::Cpu).unwrap();
@@ -182,6 +183,7 @@ impl Problem for LinearSum {
 /// forward process: sampling draws its output noise and gives the known posterior.
 #[test]
 fn inn_trained_by_likelihood_fits_a_known_posterior() {
+    let _guard = common::serial();
     let model = fitted(&LinearSum, ModelKind::Inn, 0.05);
     assert_eq!(model.spec.output_noise, Some(OutputNoise { y: 0.05, pad: 0.05 }));
     let (samples, _) = posterior(&model, &Tensor::from_slice(&[1.0f32]).view([1, 1]), 40_000).unwrap();
@@ -245,14 +247,17 @@ fn samples_stay_inside_the_bounds() {
 }
 
 /// A cINN with a summary network finds the closed-form posterior when y's two informative columns
-/// are hidden among 38 columns of pure noise, whatever values the noise columns take.
+/// are hidden among 38 columns of pure noise, whatever values the noise columns take. The noise
+/// columns still move the mean a little: by up to 0.08 (a sixth of the posterior's spread) over ten
+/// training seeds and two draws of the noise each; a summary that lost y would be off by 0.5 or more.
 #[test]
 fn summary_network_finds_the_posterior_among_noise_columns() {
+    let _guard = common::serial();
     let summary = SummaryConfig { kind: SummaryKind::Mlp, width: 64, outputs: Some(8) };
     let model = fitted_with(&AmongNoise, ModelKind::Cinn, 0.0, Some(summary));
     assert!(model.summary.is_some());
     for seed in [1, 2] {
         tch::manual_seed(seed);
-        assert_posterior_of(&model, &among_noise(&Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2])));
+        assert_posterior_of(&model, &among_noise(&Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2])), 0.12);
     }
 }
