@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates (once) the Python environment that provides libtorch 2.11.0 through the torch==2.11.0 wheel,
-# in a cache folder shared by every clone on this machine, and prints the variables that point
-# torch-sys at it. Idempotent: when the environment is ready it only prints the variables.
+# Creates (once) the Python environment that provides libtorch 2.11.0 through the torch==2.11.0 wheel
+# (and the Dask runner's packages), in a cache folder shared by every clone on this machine, and
+# prints the variables that point torch-sys at it. Idempotent: when the environment is ready it only
+# prints the variables.
 #
 #   INNFER_CACHE   cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/innfer)
 #   INNFER_VENV    the virtual environment itself (default $INNFER_CACHE/venv-torch-2.11.0)
@@ -12,7 +13,8 @@
 set -euo pipefail
 
 torch_version="2.11.0"
-requirements=("torch==$torch_version" "numpy<3")
+# torch brings libtorch; dask, distributed and pyarrow run scripts/dask_simulator.py.
+requirements=("torch==$torch_version" "numpy<3" "dask==2026.8.0" "distributed==2026.8.0" "pyarrow==26.0.1")
 cache="${INNFER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/innfer}"
 venv="${INNFER_VENV:-$cache/venv-torch-$torch_version}"
 python="${INNFER_PYTHON:-python3}"

@@ -191,23 +191,6 @@ fn sampling_a_sequential_run_for_another_observation_warns() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("valid near that one only"));
 }
 
-/// The oscillator example of `data/`: round 1 trains on its pairs, round 2 runs its simulator script.
-fn oscillator_rounds(simulator: &str, out: &std::path::Path, observation: &std::path::Path) -> std::process::Output {
-    let repository = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    innfer()
-        .arg("train")
-        .arg("--data")
-        .arg(repository.join("data/oscillator.csv"))
-        .args(["--x", "amplitude..frequency", "--y", "s1..s5", "--model", "cinn", "--steps", "500", "--rounds", "2"])
-        .args(["--simulator", &simulator.replace("DATA", &repository.join("data").to_string_lossy())])
-        .arg("--observation")
-        .arg(observation)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn rounds_on_data_call_the_external_simulator_from_round_two() {
     let folder = tempfile::tempdir().unwrap();
@@ -215,7 +198,7 @@ fn rounds_on_data_call_the_external_simulator_from_round_two() {
     // The signal of frequency 0.8 Hz, which 1.7 Hz aliases: its posterior has two modes.
     std::fs::write(&observation, "s1,s2,s3,s4,s5\n1.2,-0.45,-0.6,0.81,-0.14\n").unwrap();
     let run = folder.path().join("run");
-    let output = oscillator_rounds("python3 DATA/oscillator.py", &run, &observation);
+    let output = common::oscillator_rounds("python3 DATA/oscillator.py", &run, &observation);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success() && stderr.contains("round 2 of 2"), "{stderr}");
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
@@ -245,7 +228,7 @@ fn rounds_on_data_call_the_external_simulator_from_round_two() {
 
     // A simulator that fails in round 2: the error names the round and the batch, round 1's model stays.
     let broken = folder.path().join("broken");
-    let output = oscillator_rounds("cat > /dev/null; echo 'solver diverged' >&2; exit 3", &broken, &observation);
+    let output = common::oscillator_rounds("cat > /dev/null; echo 'solver diverged' >&2; exit 3", &broken, &observation);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("round 2: simulator batch 0 (rows 1–20000)") && stderr.contains("solver diverged"), "{stderr}");

@@ -55,3 +55,21 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Two sequential rounds on the oscillator example of `data/`: round 1 trains on its pairs, round 2
+/// runs `simulator` (`DATA` stands for the data folder).
+pub fn oscillator_rounds(simulator: &str, out: &std::path::Path, observation: &std::path::Path) -> std::process::Output {
+    let repository = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    innfer()
+        .arg("train")
+        .arg("--data")
+        .arg(repository.join("data/oscillator.csv"))
+        .args(["--x", "amplitude..frequency", "--y", "s1..s5", "--model", "cinn", "--steps", "500", "--rounds", "2"])
+        .args(["--simulator", &simulator.replace("DATA", &repository.join("data").to_string_lossy())])
+        .arg("--observation")
+        .arg(observation)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
