@@ -17,6 +17,8 @@ pub enum Stream {
     Step = 4,
     /// The noise of one validation (indexed by step).
     Validation = 5,
+    /// The order of a streamed data set's files in one pass (indexed by pass).
+    Files = 6,
 }
 
 /// Seeds libtorch's generator (CPU and CUDA) for `stream` at `index` of a run seeded with `seed`.
@@ -42,11 +44,12 @@ mod tests {
 
     #[test]
     fn streams_and_indices_get_distinct_seeds() {
-        let seeds: std::collections::HashSet<u64> = [Stream::Data, Stream::Init, Stream::Epoch, Stream::Step, Stream::Validation]
-            .iter()
-            .flat_map(|&stream| (0..100).flat_map(move |index| [derive(42, stream, index), derive(43, stream, index)]))
-            .collect();
-        assert_eq!(seeds.len(), 5 * 100 * 2);
+        let seeds: std::collections::HashSet<u64> =
+            [Stream::Data, Stream::Init, Stream::Epoch, Stream::Step, Stream::Validation, Stream::Files]
+                .iter()
+                .flat_map(|&stream| (0..100).flat_map(move |index| [derive(42, stream, index), derive(43, stream, index)]))
+                .collect();
+        assert_eq!(seeds.len(), 6 * 100 * 2);
         assert_eq!(derive(42, Stream::Step, 7), derive(42, Stream::Step, 7));
     }
 }

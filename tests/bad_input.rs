@@ -256,6 +256,22 @@ fn bad_training_data() {
 }
 
 #[test]
+fn bad_streamed_data() {
+    let folder = tempfile::tempdir().unwrap();
+    let shards = folder.path().join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    let rows = "1,2,3\n4,5,6\n7,8,9\n1,1,1\n";
+    std::fs::write(shards.join("part-1.csv"), format!("a,b,y\n{rows}")).unwrap();
+    let one = shards.join("part-1.csv");
+    fails(&strs(&train_on(&one, &["--stream"])), &["--stream holds out whole files", "1 file", "--val 0"]);
+    fails(&strs(&train_on(&one, &["--stream", "--val", "0", "--buffer-rows", "1"])), &["--buffer-rows 1 is smaller than one batch (2)"]);
+    fails(&strs(&train_on(&one, &["--buffer-rows", "10"])), &["--buffer-rows", "--stream"]);
+    fails(&strs(&train_on(&one, &["--stream", "--rounds", "2", "--observation", "obs.csv"])), &["--stream", "--rounds"]);
+    std::fs::write(shards.join("part-2.csv"), format!("a,c,y\n{rows}")).unwrap();
+    fails(&strs(&train_on(&shards, &["--stream"])), &["part-2.csv", "missing column 'b'", "a, c, y"]);
+}
+
+#[test]
 fn misbehaving_simulators() {
     let folder = tempfile::tempdir().unwrap();
     let pairs = folder.path().join("pairs.csv");

@@ -142,6 +142,16 @@ pub struct DataArgs {
     /// and the round fails.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m", value_name = "TIME")]
     pub simulator_timeout: Duration,
+
+    /// Stream the data from its files through a shuffle buffer as training goes, instead of reading
+    /// it all into memory: for data larger than memory. Whole files are held out to validate (--val;
+    /// give the data as shards), and x and y are standardised with the buffer's first fill.
+    #[arg(long, requires = "data", conflicts_with = "rounds")]
+    pub stream: bool,
+
+    /// Rows in the shuffle buffer of --stream; it takes rows × columns × 4 bytes of memory.
+    #[arg(long, value_name = "N", value_parser = super::observations::parse_count, default_value = "1e6", requires = "stream")]
+    pub buffer_rows: i64,
 }
 
 /// Settings that override the preset.
@@ -409,6 +419,7 @@ fn train_on_data(
         data.simulator.clone(),
     )?;
     spec.simulator_timeout = data.simulator_timeout;
+    spec.buffer_rows = data.stream.then_some(data.buffer_rows);
     let config = settings(args, DATA_PROBLEM, default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64), context)?;
     let stem = Path::new(pairs.trim_end_matches('/')).file_stem().map_or("data".into(), |stem| stem.to_string_lossy().into_owned());
     let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();

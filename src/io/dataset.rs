@@ -24,8 +24,6 @@ use super::atomic;
 use super::table::{parse_cell, read_header, record_error, write_table};
 use crate::error::{Error, Result};
 
-/// Rows per Parquet record batch when reading (rows in errors count from 1).
-const PARQUET_BATCH: usize = 1 << 16;
 /// Rows per Parquet row group when writing.
 const PARQUET_ROW_GROUP: usize = 1 << 20;
 
@@ -127,18 +125,73 @@ impl DataFiles {
     pub fn read(&self, names: &[String]) -> Result<Tensor> {
         let mut columns: Vec<Vec<f32>> = vec![Vec::new(); names.len()];
         for path in &self.files {
-            match Format::of_file(path)? {
-                Format::Csv => read_csv_columns(path, names, &mut columns)?,
-                Format::Parquet => read_parquet_columns(path, names, &mut columns)?,
-            }
+            read_chunks(path, names, &mut |chunk| {
+                for (column, values) in columns.iter_mut().zip(chunk) {
+                    column.extend(values);
+                }
+                true
+            })?;
         }
         let rows = columns.first().map_or(0, Vec::len);
         if rows == 0 {
             return Err(Error::invalid(format!("--data '{}' has no rows", self.spec)));
         }
-        let tensors: Vec<Tensor> = columns.into_iter().map(|column| Tensor::from_slice(&column)).collect();
-        Ok(Tensor::stack(&tensors, 1))
+        Ok(stack_columns(&columns))
     }
+
+    /// Fails, naming the file, unless every file has the named columns.
+    pub fn check_columns(&self, names: &[String]) -> Result<()> {
+        for path in &self.files {
+            let header = match Format::of_file(path)? {
+                Format::Csv => read_header(&mut csv_reader(path)?, path)?,
+                Format::Parquet => parquet_builder(path)?.schema().fields().iter().map(|field| field.name().clone()).collect(),
+            };
+            positions(names, &header, path, |path, message| Error::invalid(format!("{}: {message}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    /// The number of rows of each file (Parquet: from its metadata; CSV: by reading its records).
+    pub fn row_counts(&self) -> Result<Vec<i64>> {
+        self.files
+            .iter()
+            .map(|path| match Format::of_file(path)? {
+                Format::Csv => {
+                    let mut reader = csv_reader(path)?;
+                    let mut record = csv::ByteRecord::new();
+                    let mut rows = 0;
+                    while reader.read_byte_record(&mut record).map_err(|error| record_error(error, rows + 2, path))? {
+                        rows += 1;
+                    }
+                    Ok(rows as i64)
+                }
+                Format::Parquet => Ok(parquet_builder(path)?.metadata().file_metadata().num_rows()),
+            })
+            .collect()
+    }
+}
+
+/// Columns of equal length as one float32 tensor, [rows, columns.len()].
+fn stack_columns(columns: &[Vec<f32>]) -> Tensor {
+    let tensors: Vec<Tensor> = columns.iter().map(|column| Tensor::from_slice(column)).collect();
+    Tensor::stack(&tensors, 1)
+}
+
+/// Rows per chunk of [`read_chunks`] (and per Parquet record batch read).
+pub const CHUNK_ROWS: usize = 1 << 16;
+
+/// Reads the named columns of the file at `path` in chunks of at most [`CHUNK_ROWS`] rows, in order,
+/// handing each chunk's columns to `each` until it returns false. Every cell must be a finite number.
+pub fn read_chunks(path: &Path, names: &[String], each: &mut dyn FnMut(Vec<Vec<f32>>) -> bool) -> Result<()> {
+    match Format::of_file(path)? {
+        Format::Csv => read_csv_chunks(path, names, each),
+        Format::Parquet => read_parquet_chunks(path, names, each),
+    }
+}
+
+/// [`read_chunks`] with each chunk as a float32 tensor, [rows, names.len()].
+pub fn read_tensor_chunks(path: &Path, names: &[String], each: &mut dyn FnMut(Tensor) -> bool) -> Result<()> {
+    read_chunks(path, names, &mut |columns| each(stack_columns(&columns)))
 }
 
 fn csv_reader(path: &Path) -> Result<csv::Reader<File>> {
@@ -159,15 +212,23 @@ fn positions(names: &[String], header: &[String], path: &Path, error: fn(&Path, 
         .collect()
 }
 
-fn read_csv_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>]) -> Result<()> {
+fn read_csv_chunks(path: &Path, names: &[String], each: &mut dyn FnMut(Vec<Vec<f32>>) -> bool) -> Result<()> {
     let mut reader = csv_reader(path)?;
     let header = read_header(&mut reader, path)?;
     let positions = positions(names, &header, path, |path, message| Error::csv(path, message))?;
     let mut record = csv::StringRecord::new();
     let mut line = 1;
+    let mut columns: Vec<Vec<f32>> = vec![Vec::new(); names.len()];
     loop {
         line += 1;
         let more = reader.read_record(&mut record).map_err(|error| record_error(error, line, path))?;
+        let full = columns.first().map_or(0, Vec::len) == CHUNK_ROWS;
+        if (!more || full) && columns.first().is_some_and(|column| !column.is_empty()) {
+            let chunk = std::mem::replace(&mut columns, vec![Vec::new(); names.len()]);
+            if !each(chunk) {
+                return Ok(());
+            }
+        }
         if !more {
             return Ok(());
         }
@@ -195,17 +256,18 @@ fn numeric_values(array: &ArrayRef) -> Option<Vec<f32>> {
     None
 }
 
-fn read_parquet_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>]) -> Result<()> {
+fn read_parquet_chunks(path: &Path, names: &[String], each: &mut dyn FnMut(Vec<Vec<f32>>) -> bool) -> Result<()> {
     let builder = parquet_builder(path)?;
     let header: Vec<String> = builder.schema().fields().iter().map(|field| field.name().clone()).collect();
     let wanted = positions(names, &header, path, |path, message| Error::parquet(path, message))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
     let reader =
-        builder.with_projection(mask).with_batch_size(PARQUET_BATCH).build().map_err(|error| Error::parquet(path, error.to_string()))?;
+        builder.with_projection(mask).with_batch_size(CHUNK_ROWS).build().map_err(|error| Error::parquet(path, error.to_string()))?;
     let mut row = 0;
     for batch in reader {
         let batch = batch.map_err(|error| Error::parquet(path, format!("cannot read rows after row {row}: {error}")))?;
-        for (name, column) in names.iter().zip(columns.iter_mut()) {
+        let mut columns = Vec::with_capacity(names.len());
+        for name in names {
             let array = batch.column_by_name(name).ok_or_else(|| Error::parquet(path, format!("missing column '{name}'")))?;
             if let Some(index) = (0..array.len()).find(|&index| array.is_null(index)) {
                 return Err(Error::parquet(path, format!("row {}, column '{name}': the value is missing (null)", row + index + 1)));
@@ -218,9 +280,12 @@ fn read_parquet_columns(path: &Path, names: &[String], columns: &mut [Vec<f32>])
                     format!("row {}, column '{name}': {} is not a finite number", row + index + 1, values[index]),
                 ));
             }
-            column.extend(values);
+            columns.push(values);
         }
         row += batch.num_rows();
+        if !each(columns) {
+            return Ok(());
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod columns;
 pub mod dataset;
 pub mod observations;
 pub mod posterior;
+pub mod stream;
 pub mod table;
 
 /// Parses a count such as 4000, 1e8 or 100_000 (a positive whole number).

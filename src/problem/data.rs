@@ -33,6 +33,9 @@ pub struct DataSpec {
     pub simulator: Option<String>,
     /// Longest time one batch of the simulator may take (not stored in runs).
     pub simulator_timeout: Duration,
+    /// Train on the data streamed through a shuffle buffer of this many rows, instead of reading it
+    /// all into memory.
+    pub buffer_rows: Option<i64>,
 }
 
 impl DataSpec {
@@ -47,7 +50,15 @@ impl DataSpec {
         if let Some(both) = x_names.iter().find(|name| y_names.contains(name)) {
             return Err(Error::invalid(format!("column '{both}' is selected by both --x and --y")));
         }
-        Ok(DataSpec { data: absolute(data)?, x_names, y_names, validation, simulator, simulator_timeout: DEFAULT_SIMULATOR_TIMEOUT })
+        Ok(DataSpec {
+            data: absolute(data)?,
+            x_names,
+            y_names,
+            validation,
+            simulator,
+            simulator_timeout: DEFAULT_SIMULATOR_TIMEOUT,
+            buffer_rows: None,
+        })
     }
 
     /// The spec stored in a checkpoint's problem description.
@@ -58,8 +69,12 @@ impl DataSpec {
             None => 0.0,
         };
         let simulator = info.options.get("simulator").cloned();
+        let buffer_rows = match info.options.get("buffer_rows") {
+            Some(text) => Some(text.parse().map_err(|_| Error::invalid(format!("the run's buffer size '{text}' is not a number")))?),
+            None => None,
+        };
         let (x_names, y_names) = (info.x_names.clone(), info.y_names.clone());
-        Ok(DataSpec { data, x_names, y_names, validation, simulator, simulator_timeout: DEFAULT_SIMULATOR_TIMEOUT })
+        Ok(DataSpec { data, x_names, y_names, validation, simulator, simulator_timeout: DEFAULT_SIMULATOR_TIMEOUT, buffer_rows })
     }
 
     /// The problem description stored in checkpoints.
@@ -68,6 +83,9 @@ impl DataSpec {
             BTreeMap::from([("data".to_string(), self.data.clone()), ("validation".to_string(), self.validation.to_string())]);
         if let Some(command) = &self.simulator {
             options.insert("simulator".into(), command.clone());
+        }
+        if let Some(rows) = self.buffer_rows {
+            options.insert("buffer_rows".into(), rows.to_string());
         }
         ProblemInfo { name: DATA_PROBLEM.into(), options, x_names: self.x_names.clone(), y_names: self.y_names.clone() }
     }

@@ -12,6 +12,7 @@ use tch::{Kind, Tensor};
 use super::adam::{AdamConfig, FlatAdam, OptimiserState};
 use super::config::TrainConfig;
 use super::objective::Objective;
+use super::stream::{ShuffleBuffer, StreamedData};
 use crate::error::{guard, Error, Result};
 use crate::model::checkpoint::{BestValidation, TrainingSummary};
 use crate::model::Model;
@@ -31,6 +32,19 @@ pub enum TrainingData<'a> {
     },
     /// Fresh draws from the problem's joint distribution every step.
     Fresh(&'a dyn Problem),
+    /// Rows read from files as training goes, through a shuffle buffer.
+    Streamed(StreamedData),
+}
+
+impl TrainingData<'_> {
+    /// Whether rows are held out to validate.
+    pub fn validated(&self) -> bool {
+        match self {
+            TrainingData::Fixed { validation, .. } => validation.is_some(),
+            TrainingData::Fresh(_) => false,
+            TrainingData::Streamed(data) => data.validation.is_some(),
+        }
+    }
 }
 
 /// One row of the training log.
@@ -85,7 +99,7 @@ pub struct Resumed {
 
 /// Held-out rows scored at each check (the first ones when there are more), in chunks of at least
 /// `VALIDATION_CHUNK` rows (or one training batch, if larger).
-const VALIDATION_ROWS: i64 = 4000;
+pub(crate) const VALIDATION_ROWS: i64 = 4000;
 const VALIDATION_CHUNK: i64 = 1000;
 
 /// Held-out rows and the best model on them so far.
@@ -135,6 +149,7 @@ fn progress(config: &TrainConfig, step: u64, epoch: f64, elapsed: f64) -> f64 {
 enum Batches<'a> {
     Fixed { x: Tensor, y: Tensor, order: Option<(u64, Tensor)> },
     Fresh(&'a dyn Problem),
+    Streamed(ShuffleBuffer),
 }
 
 impl Batches<'_> {
@@ -157,6 +172,7 @@ impl Batches<'_> {
                 let (x, y) = problem.sample_joint(config.batch, model.device())?;
                 Ok(model.standardise(&x, &y))
             }
+            Batches::Streamed(buffer) => buffer.batch(model, config, step),
         }
     }
 }
@@ -256,6 +272,11 @@ impl<'a> Trainer<'a> {
                 (Batches::Fixed { x, y, order: None }, held_out, rows)
             }
             TrainingData::Fresh(problem) => (Batches::Fresh(problem), None, config.samples),
+            TrainingData::Streamed(mut data) => {
+                let held_out = data.validation.take().map(|(x, y)| model.standardise(&x.to_device(device), &y.to_device(device)));
+                let rows = data.rows;
+                (Batches::Streamed(ShuffleBuffer::new(data, model, config.seed)), held_out, rows)
+            }
         };
         if config.patience.is_some() && held_out.is_none() {
             return Err(Error::invalid(

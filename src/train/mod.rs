@@ -8,6 +8,7 @@ pub mod likelihood;
 pub mod metrics_log;
 pub mod objective;
 pub mod sequential;
+pub mod stream;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -18,6 +19,7 @@ pub use config::{LossSet, LossWeights, Preset, Stop, SummaryConfig, TrainConfig}
 pub use fit::{fit, Hooks, LogRecord, Resumed, Snapshot, TrainingData};
 
 use crate::error::{Error, Result};
+use crate::io::dataset::DataFiles;
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
 use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, OutputNoise, Standardiser};
 use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
@@ -28,6 +30,7 @@ use bidirectional::Bidirectional;
 use likelihood::MaximumLikelihood;
 use metrics_log::MetricsLog;
 use objective::Objective;
+use stream::StreamedData;
 
 /// Rows drawn to fit the standardisation when training on fresh samples.
 const SCALE_ROWS: i64 = 100_000;
@@ -123,17 +126,30 @@ fn problem_data<'a>(problem: &'a dyn Problem, config: &TrainConfig, device: Devi
     })
 }
 
-/// The training data of a data problem: its pairs less the held-out rows, which validate. Sets
-/// `config.samples` to the number of training rows.
+/// The training data of a data problem: its pairs less the held-out rows, which validate, read at
+/// once or (with a buffer) streamed. Sets `config.samples` to the number of training rows.
 fn pairs_data(spec: &DataSpec, config: &mut TrainConfig) -> Result<TrainingData<'static>> {
     if config.fresh {
         return Err(Error::invalid("--fresh draws from a built-in problem; it cannot be used with --data"));
     }
-    let (x, y) = spec.read()?;
-    let data = split_off_validation(x, y, spec.validation);
-    if let TrainingData::Fixed { x, .. } = &data {
-        config.samples = x.size()[0];
-    }
+    let data = match spec.buffer_rows {
+        Some(buffer_rows) => {
+            let names = spec.x_names.iter().chain(&spec.y_names).cloned().collect();
+            let files = DataFiles::resolve(&spec.data)?;
+            let validation = (spec.validation, fit::VALIDATION_ROWS);
+            let data = StreamedData::open(&files, names, spec.x_names.len() as i64, validation, buffer_rows, config)?;
+            config.samples = data.rows;
+            TrainingData::Streamed(data)
+        }
+        None => {
+            let (x, y) = spec.read()?;
+            let data = split_off_validation(x, y, spec.validation);
+            if let TrainingData::Fixed { x, .. } = &data {
+                config.samples = x.size()[0];
+            }
+            data
+        }
+    };
     config.validate()?;
     Ok(data)
 }
@@ -167,7 +183,7 @@ pub fn train_problem(
     };
     let model = new_model(config, basis, device)?;
     drop(scale_rows);
-    let validated = matches!(&data, TrainingData::Fixed { validation: Some(_), .. });
+    let validated = data.validated();
     let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
     continue_training(model, info, data, config, None, &mut metrics, output)
 }
@@ -177,11 +193,16 @@ pub fn train_problem(
 pub fn train_data(spec: &DataSpec, config: &TrainConfig, device: Device, output: RunOutput<'_>) -> Result<(Model, TrainingSummary)> {
     let mut config = TrainConfig { standardise: true, ..config.clone() };
     let data = pairs_data(spec, &mut config)?;
-    let TrainingData::Fixed { x, y, validation } = &data else { unreachable!("pairs are a fixed set") };
+    let (x, y) = match &data {
+        TrainingData::Fixed { x, y, .. } => (x.shallow_clone(), y.shallow_clone()),
+        TrainingData::Streamed(streamed) => streamed.first_pairs(),
+        TrainingData::Fresh(_) => unreachable!("pairs are read, not drawn"),
+    };
     let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
     let info = spec.info();
-    let model = new_model(&config, ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x, y }, device)?;
-    let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), validation.is_some())?;
+    let basis = ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x: &x, y: &y };
+    let model = new_model(&config, basis, device)?;
+    let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), data.validated())?;
     continue_training(model, info, data, &config, None, &mut metrics, output)
 }
 

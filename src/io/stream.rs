@@ -1,0 +1,108 @@
+//! Rows of a data set's files read in a background thread, pass after pass, for training on data
+//! larger than memory: each pass visits the files in an order drawn from a seed and sends their rows
+//! on in chunks; at most a few chunks wait in the channel, so memory stays bounded.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::thread::JoinHandle;
+
+use tch::Tensor;
+
+use super::dataset::read_tensor_chunks;
+use crate::error::{Error, Result};
+use crate::seeding::{derive, Stream};
+
+/// Chunks read ahead of the trainer.
+const READ_AHEAD: usize = 2;
+
+/// `count` files in an order drawn from `seed`, `stream` and `index` (a sort by a hash of them).
+pub fn file_order(count: usize, seed: u64, stream: Stream, index: u64) -> Vec<usize> {
+    let pass = derive(seed, stream, index);
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&file| derive(pass, stream, file as u64));
+    order
+}
+
+/// Chunks of rows ([rows, columns], float32 on the CPU) of some files, endlessly, pass after pass,
+/// each pass in the order [`file_order`] draws for it.
+pub struct RowStream {
+    receiver: Receiver<Result<Tensor>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl RowStream {
+    /// Starts reading the `names` columns of `files` in a background thread.
+    pub fn start(files: Vec<PathBuf>, names: Vec<String>, seed: u64) -> RowStream {
+        let (sender, receiver) = sync_channel(READ_AHEAD);
+        let reader = std::thread::spawn(move || {
+            for pass in 0.. {
+                for index in file_order(files.len(), seed, Stream::Files, pass) {
+                    let mut open = true;
+                    let read = read_tensor_chunks(&files[index], &names, &mut |chunk| {
+                        open = sender.send(Ok(chunk)).is_ok();
+                        open
+                    });
+                    if let Err(error) = read {
+                        sender.send(Err(error)).ok();
+                        return;
+                    }
+                    if !open {
+                        return;
+                    }
+                }
+            }
+        });
+        RowStream { receiver, reader: Some(reader) }
+    }
+
+    /// The next chunk of rows (waits for the reader).
+    pub fn next_chunk(&self) -> Result<Tensor> {
+        self.receiver.recv().map_err(|_| Error::invalid("the data reader stopped"))?
+    }
+}
+
+impl Drop for RowStream {
+    /// Stops the reader: it finds the channel closed at its next send.
+    fn drop(&mut self) {
+        let (_, closed) = sync_channel(0);
+        drop(std::mem::replace(&mut self.receiver, closed));
+        if let Some(reader) = self.reader.take() {
+            reader.join().ok();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::dataset::write_columns;
+    use tch::Kind;
+
+    #[test]
+    fn every_pass_sends_every_row_once_in_a_seeded_file_order() {
+        let folder = tempfile::tempdir().unwrap();
+        let names: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        let files: Vec<PathBuf> = (0..3)
+            .map(|index| {
+                let path = folder.path().join(format!("part-{index}.{}", if index == 1 { "csv" } else { "parquet" }));
+                let rows = Tensor::arange_start(index * 10, index * 10 + 10, (Kind::Float, tch::Device::Cpu));
+                write_columns(&path, &names, &Tensor::stack(&[&rows, &(&rows * 2)], 1)).unwrap();
+                path
+            })
+            .collect();
+        let stream = RowStream::start(files, names, 7);
+        let mut firsts = Vec::new();
+        for pass in 0..3 {
+            let chunks: Vec<Tensor> = (0..3).map(|_| stream.next_chunk().unwrap()).collect();
+            let rows = Tensor::cat(&chunks, 0);
+            let mut values = Vec::<f32>::try_from(rows.select(1, 0)).unwrap();
+            let order: Vec<usize> = chunks.iter().map(|chunk| (chunk.double_value(&[0, 0]) / 10.0) as usize).collect();
+            assert_eq!(order, file_order(3, 7, Stream::Files, pass), "pass {pass}");
+            firsts.push(order);
+            values.sort_by(f32::total_cmp);
+            assert_eq!(values, (0..30).map(|value| value as f32).collect::<Vec<_>>());
+            assert!(rows.select(1, 1).equal(&(rows.select(1, 0) * 2)));
+        }
+        assert!(firsts.windows(2).any(|pair| pair[0] != pair[1]), "the order changes between passes: {firsts:?}");
+    }
+}
