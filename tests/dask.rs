@@ -123,6 +123,27 @@ fn shards_are_kept_and_a_rerun_writes_only_the_missing_ones() {
         .arg(&run)
         .assert()
         .success();
+    // Streamed, one shard held out; a streamed run resumes.
+    let streamed = folder.path().join("streamed");
+    let stream = |extra: &[&str]| innfer().arg("train").args(extra).assert().success();
+    stream(&[
+        "--data",
+        shards.to_str().unwrap(),
+        "--x",
+        "x1..x4",
+        "--y",
+        "y1,y2",
+        "--stream",
+        "--val",
+        "0.3",
+        "--steps",
+        "2",
+        "--out",
+        streamed.to_str().unwrap(),
+    ]);
+    stream(&["--resume", streamed.to_str().unwrap(), "--steps", "4"]);
+    let manifest = std::fs::read_to_string(streamed.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"buffer_rows\": \"1000000\"") && manifest.contains("\"steps\": 4"), "{manifest}");
     let check = "import glob, pyarrow.parquet as pq, pyarrow as pa; \
                  t = pa.concat_tables([pq.read_table(p) for p in sorted(glob.glob('shards/part-*.parquet'))]); \
                  print(t.num_rows); print(*t.column_names, sep=','); \

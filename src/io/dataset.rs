@@ -172,7 +172,7 @@ impl DataFiles {
 }
 
 /// Columns of equal length as one float32 tensor, [rows, columns.len()].
-fn stack_columns(columns: &[Vec<f32>]) -> Tensor {
+pub fn stack_columns(columns: &[Vec<f32>]) -> Tensor {
     let tensors: Vec<Tensor> = columns.iter().map(|column| Tensor::from_slice(column)).collect();
     Tensor::stack(&tensors, 1)
 }

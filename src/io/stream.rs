@@ -1,6 +1,8 @@
 //! Rows of a data set's files read in a background thread, pass after pass, for training on data
 //! larger than memory: each pass visits the files in an order drawn from a seed and sends their rows
-//! on in chunks; at most a few chunks wait in the channel, so memory stays bounded.
+//! on in chunks; at most a few chunks wait in the channel, so memory stays bounded. The thread makes
+//! no tensors: a second thread calling into libtorch starts a second OpenMP team, and on two cores
+//! the two teams slowed training by 40% (measured); chunks become tensors where they are received.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -8,7 +10,7 @@ use std::thread::JoinHandle;
 
 use tch::Tensor;
 
-use super::dataset::read_tensor_chunks;
+use super::dataset::{read_chunks, stack_columns};
 use crate::error::{Error, Result};
 use crate::seeding::{derive, Stream};
 
@@ -26,7 +28,7 @@ pub fn file_order(count: usize, seed: u64, stream: Stream, index: u64) -> Vec<us
 /// Chunks of rows ([rows, columns], float32 on the CPU) of some files, endlessly, pass after pass,
 /// each pass in the order [`file_order`] draws for it.
 pub struct RowStream {
-    receiver: Receiver<Result<Tensor>>,
+    receiver: Receiver<Result<Vec<Vec<f32>>>>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -38,7 +40,7 @@ impl RowStream {
             for pass in 0.. {
                 for index in file_order(files.len(), seed, Stream::Files, pass) {
                     let mut open = true;
-                    let read = read_tensor_chunks(&files[index], &names, &mut |chunk| {
+                    let read = read_chunks(&files[index], &names, &mut |chunk| {
                         open = sender.send(Ok(chunk)).is_ok();
                         open
                     });
@@ -57,7 +59,8 @@ impl RowStream {
 
     /// The next chunk of rows (waits for the reader).
     pub fn next_chunk(&self) -> Result<Tensor> {
-        self.receiver.recv().map_err(|_| Error::invalid("the data reader stopped"))?
+        let columns = self.receiver.recv().map_err(|_| Error::invalid("the data reader stopped"))??;
+        Ok(stack_columns(&columns))
     }
 }
 

@@ -163,7 +163,8 @@ impl ShuffleBuffer {
         let index = self.order.narrow(0, self.served, config.batch);
         self.served += config.batch;
         reseed(config.seed, Stream::Step, step);
-        Ok(split(&self.rows.index_select(0, &index), self.x_width))
+        let (x, y) = split(&self.rows.index_select(0, &index), self.x_width);
+        Ok((x.contiguous(), y.contiguous()))
     }
 }
 
