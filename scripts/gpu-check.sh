@@ -90,6 +90,11 @@ check train-summary train --problem bernoulli_glm_raw --model cinn --simulations
 printf 'data_1,data_2\n-0.6,0.15\n' >"$out/two_moons-observation.csv"
 check train-sequential train --problem two_moons --model cinn --simulations 1000 --rounds 2 --steps "$inn_steps" \
     --observation "$out/two_moons-observation.csv" --out "$out/sequential"
+mkdir -p "$out/shards"
+check generate-shard-1 generate --problem kinematics --n 1e4 --out "$out/shards/part-1.parquet"
+check generate-shard-2 generate --problem kinematics --n 1e4 --out "$out/shards/part-2.parquet"
+check train-stream train --data "$out/shards" --x x1..x4 --y y1,y2 --model cinn --stream --val 0.5 --buffer-rows 5000 \
+    --steps "$inn_steps" --out "$out/stream"
 check sample-pairs sample --run "$out/cinn" --observations "$out/pairs.csv" --n 1000 --out "$out/post-pairs.csv"
 check check-files check --truth "$out/pairs.csv" --posterior "$out/post-pairs.csv" --out "$out/check-files"
 check corner plot --posterior "$out/post-cinn.csv" --reference "$out/abc.csv" --out "$out/corner.png"
