@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import io
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -94,10 +95,10 @@ def run_chunk(command, text, folder):
 
 
 def connect(arguments):
-    import logging
-
     from distributed import Client, LocalCluster
 
+    # The runner says what failed itself; Dask's own logs of a failing or closing cluster are noise.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if arguments.scheduler is None:
         cluster = LocalCluster(n_workers=arguments.workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
@@ -153,8 +154,6 @@ class Shards:
 
 def simulate(arguments, header, rows):
     """Runs every chunk and returns (y header, y rows per chunk) — or writes shards with --out."""
-    from distributed import as_completed
-
     chunks = [rows[start:start + arguments.chunk] for start in range(0, len(rows), arguments.chunk)]
     shards = None
     if arguments.out:
@@ -167,6 +166,20 @@ def simulate(arguments, header, rows):
     if not todo:
         return None, outputs
     client = connect(arguments)
+    try:
+        return run_chunks(client, arguments, header, chunks, todo, shards)
+    finally:
+        cluster = client.cluster  # the local cluster this runner started, or None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_chunks(client, arguments, header, chunks, todo, shards):
+    """Runs the chunks `todo` on the cluster: as simulate()."""
+    from distributed import as_completed
+
+    outputs = [None] * len(chunks)
     folder = os.getcwd()
     inputs = {index: header + "".join(chunks[index]) for index in todo}
     pending = {client.submit(run_chunk, arguments.command, inputs[index], folder, pure=False): index for index in todo}
@@ -186,9 +199,10 @@ def simulate(arguments, header, rows):
         if code != 0:
             if index not in retried:
                 retried.add(index)
+                # On another worker when there is one.
                 others = [address for address in client.scheduler_info()["workers"] if address != worker]
                 retry = client.submit(run_chunk, arguments.command, inputs[index], folder, pure=False,
-                                      workers=others or None, allow_other_workers=not others)
+                                      workers=others or None)
                 pending[retry] = index
                 queue.add(retry)
                 continue
@@ -208,7 +222,6 @@ def simulate(arguments, header, rows):
                              f"({time.monotonic() - started:.0f} s)\n")
         else:
             outputs[index] = lines
-    client.close()
     return y_header, outputs
 
 
