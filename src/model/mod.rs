@@ -142,12 +142,9 @@ impl ModelSpec {
 
     /// This cINN with a summary network of y, whose output conditions the flow.
     pub fn with_summary(mut self, summary: SummarySpec) -> Result<Self> {
-        if self.kind != ModelKind::Cinn {
-            return Err(Error::invalid("a summary network conditions the cINN (--model cinn); the paper's INN predicts y itself"));
-        }
-        summary.validate(self.dims.y)?;
         self.network.condition = summary.outputs;
         self.summary = Some(summary);
+        self.validate()?;
         Ok(self)
     }
 
@@ -162,7 +159,9 @@ impl ModelSpec {
                 summary.validate(self.dims.y)?;
                 (self.dims.x, summary.outputs)
             }
-            (ModelKind::Inn, Some(_)) => return Err(Error::invalid("only a cINN has a summary network")),
+            (ModelKind::Inn, Some(_)) => {
+                return Err(Error::invalid("a summary network conditions the cINN (--model cinn); the paper's INN predicts y itself"))
+            }
         };
         if self.network.width != width || self.network.condition != condition {
             return Err(Error::invalid(format!(
