@@ -222,17 +222,16 @@ pub fn log_density(model: &Model, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     }
     let (device, kind) = (model.device(), model.kind());
     let (x, y) = (x.to_device(device).to_kind(kind), y.to_device(device).to_kind(kind));
-    let constant = model.standardised_log_det()
-        - model.spec.x_scale.std.iter().map(|s| s.ln()).sum::<f64>()
-        - 0.5 * dims.x as f64 * (2.0 * std::f64::consts::PI).ln();
+    let constant = model.standardised_log_det() - 0.5 * dims.x as f64 * (2.0 * std::f64::consts::PI).ln();
     Ok(in_chunks(
         x.size()[0],
         device,
         || Tensor::empty([0], (kind, device)),
         |start, count| {
-            let (u, condition) = model.standardise(&x.narrow(0, start, count), &y.narrow(0, start, count));
+            let rows = x.narrow(0, start, count);
+            let (u, condition) = model.standardise(&rows, &y.narrow(0, start, count));
             let (z, log_det) = model.network.forward(&u, Some(&model.summarise(&condition)));
-            z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + constant
+            z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + model.spec.x_scale.log_jacobian(&rows) + constant
         },
     ))
 }

@@ -202,6 +202,10 @@ pub struct Knobs {
     /// true or false [default: false; true with --simulations].
     #[arg(long, value_name = "BOOL")]
     pub regression: Option<bool>,
+    /// Standardise the logarithms of positive quantities the problem declares log-scaled (the
+    /// log-normal priors of sir and lotka_volterra, lotka_volterra's data): true or false [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub log_scale: Option<bool>,
     /// cINN: condition the flow on a learned summary of y, trained with it, for observations of many
     /// columns: mlp (a perceptron of the whole observation), or deepset:K (y is a set of exchangeable
     /// elements of K values each; their order is ignored).
@@ -307,6 +311,7 @@ impl Knobs {
         config.block.coupling = self.coupling.unwrap_or(config.block.coupling);
         config.block.activation = self.activation.unwrap_or(config.block.activation);
         config.regression = self.regression.unwrap_or(config.regression);
+        config.log_scale = self.log_scale.unwrap_or(config.log_scale);
         if let Some(kind) = self.summary {
             let width = self.summary_width.unwrap_or(SummaryConfig::DEFAULT_WIDTH);
             config.summary = Some(SummaryConfig { kind, width, outputs: self.summary_outputs });

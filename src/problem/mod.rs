@@ -14,6 +14,15 @@ use crate::error::{Error, Result};
 use crate::model::checkpoint::ProblemInfo;
 use crate::model::Bounds;
 
+/// Which columns of x and of y are modelled on the log scale (empty: none).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogColumns {
+    /// One flag per x column, or empty.
+    pub x: Vec<bool>,
+    /// One flag per y column, or empty.
+    pub y: Vec<bool>,
+}
+
 /// A prior over x and a forward process x → y.
 pub trait Problem: Send + Sync {
     /// What the problem is (name, options, column names), as stored in checkpoints.
@@ -36,6 +45,12 @@ pub trait Problem: Send + Sync {
     /// The box the prior of x lies in, where it has one (a cINN keeps its samples inside it).
     fn x_bounds(&self) -> Option<Bounds> {
         None
+    }
+
+    /// The columns of x whose prior, and of y whose simulations, hold only positive values spread
+    /// over a log scale (log-normal): the model standardises their logarithms. None by default.
+    fn log_scale_columns(&self) -> LogColumns {
+        LogColumns::default()
     }
 
     /// Default widths (z, total) of the paper's INN for this problem.

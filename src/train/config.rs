@@ -181,6 +181,10 @@ pub struct TrainConfig {
     /// cINN: a summary network of y trained with the flow, whose output conditions it.
     #[serde(default)]
     pub summary: Option<SummaryConfig>,
+    /// Standardise the logarithms of the columns the problem declares log-scaled (positive,
+    /// log-normal), with `standardise`.
+    #[serde(default)]
+    pub log_scale: bool,
     /// Steps between reading the losses back (one host–device synchronisation each).
     pub log_every: u64,
     /// Time between checkpoints during training.
@@ -296,6 +300,7 @@ impl TrainConfig {
             bounded: model == ModelKind::Cinn,
             regression: false,
             summary: None,
+            log_scale: true,
             log_every: 50,
             checkpoint_every: Duration::from_secs(120),
         };

@@ -23,8 +23,7 @@ use crate::io::dataset::DataFiles;
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
 use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, OutputNoise, Standardiser};
 use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
-use crate::problem::default_inn_widths;
-use crate::problem::Problem;
+use crate::problem::{default_inn_widths, LogColumns, Problem};
 use crate::seeding::{reseed, Stream};
 use bidirectional::Bidirectional;
 use likelihood::MaximumLikelihood;
@@ -60,11 +59,27 @@ pub struct ModelBasis<'a> {
     pub x: &'a Tensor,
     /// Training rows of y, likewise.
     pub y: &'a Tensor,
+    /// The columns the problem declares log-scaled.
+    pub log_columns: LogColumns,
+}
+
+impl<'a> ModelBasis<'a> {
+    /// The basis of a model of `problem` (described by `info`) fitted on the rows (`x`, `y`).
+    pub fn of_problem(problem: &dyn Problem, info: &'a ProblemInfo, x: &'a Tensor, y: &'a Tensor) -> Self {
+        ModelBasis {
+            info,
+            default_inn_widths: problem.inn_widths(),
+            bounds: problem.x_bounds(),
+            x,
+            y,
+            log_columns: problem.log_scale_columns(),
+        }
+    }
 }
 
 /// A freshly initialised model (weights drawn from the config's seed) for `basis`.
 pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) -> Result<Model> {
-    let ModelBasis { info, default_inn_widths, bounds, x, y } = basis;
+    let ModelBasis { info, default_inn_widths, bounds, x, y, log_columns } = basis;
     let seed = config.seed;
     let (dx, dy) = (info.x_names.len() as i64, info.y_names.len() as i64);
     let mut spec = match config.model {
@@ -87,8 +102,9 @@ pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) ->
         spec.x_bounds = bounds;
     }
     if config.standardise {
-        spec.x_scale = Standardiser::fit(x);
-        spec.y_scale = Standardiser::fit(y);
+        let LogColumns { x: log_x, y: log_y } = if config.log_scale { log_columns } else { LogColumns::default() };
+        spec.x_scale = Standardiser::fit_logged(x, log_x);
+        spec.y_scale = Standardiser::fit_logged(y, log_y);
     }
     if config.regression {
         spec.x_regression = Some(LinearRegression::fit(&spec.x_scale.apply(x), &spec.y_scale.apply(y))?);
@@ -174,14 +190,7 @@ pub fn train_problem(
     config.validate()?;
     let (data, scale_rows) = problem_data(problem, config, device)?;
     let info = problem.info();
-    let basis = ModelBasis {
-        info: &info,
-        default_inn_widths: problem.inn_widths(),
-        bounds: problem.x_bounds(),
-        x: &scale_rows.0,
-        y: &scale_rows.1,
-    };
-    let model = new_model(config, basis, device)?;
+    let model = new_model(config, ModelBasis::of_problem(problem, &info, &scale_rows.0, &scale_rows.1), device)?;
     drop(scale_rows);
     let validated = data.validated();
     let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
@@ -200,7 +209,7 @@ pub fn train_data(spec: &DataSpec, config: &TrainConfig, device: Device, output:
     };
     let widths = default_inn_widths(spec.x_names.len() as i64, spec.y_names.len() as i64);
     let info = spec.info();
-    let basis = ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x: &x, y: &y };
+    let basis = ModelBasis { info: &info, default_inn_widths: widths, bounds: None, x: &x, y: &y, log_columns: LogColumns::default() };
     let model = new_model(&config, basis, device)?;
     let mut metrics = MetricsLog::create(&output.dir.join("metrics.csv"), objective_for(&config).terms(), data.validated())?;
     continue_training(model, info, data, &config, None, &mut metrics, output)

@@ -126,16 +126,7 @@ pub fn train_sequential(
         // and regression fitted in round 1.
         let model = match trained.take() {
             Some((model, _)) => model,
-            None => {
-                let basis = ModelBasis {
-                    info: &info,
-                    default_inn_widths: problem.inn_widths(),
-                    bounds: problem.x_bounds(),
-                    x: train_x,
-                    y: train_y,
-                };
-                new_model(&round_config, basis, device).map_err(in_round)?
-            }
+            None => new_model(&round_config, ModelBasis::of_problem(problem, &info, train_x, train_y), device).map_err(in_round)?,
         };
         let round_output = RunOutput { dir: output.dir, stop: output.stop, on_log: &mut *output.on_log };
         let (model, mut summary) =

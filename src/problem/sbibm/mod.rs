@@ -11,7 +11,7 @@ use std::f64::consts::FRAC_PI_2;
 
 use tch::{Device, Kind, Tensor};
 
-use super::{default_inn_widths, Problem};
+use super::{default_inn_widths, LogColumns, Problem};
 use crate::error::Result;
 use crate::model::checkpoint::ProblemInfo;
 use crate::model::Bounds;
@@ -210,6 +210,18 @@ impl Problem for Task {
     fn inn_widths(&self) -> (i64, i64) {
         let (dx, dy) = self.dims();
         default_inn_widths(dx, dy)
+    }
+
+    /// SIR's and Lotka–Volterra's priors are log-normal; Lotka–Volterra's data too (SIR's are
+    /// binomial shares, which can be 0).
+    fn log_scale_columns(&self) -> LogColumns {
+        let (dx, dy) = self.dims();
+        let all = |count: i64| vec![true; count as usize];
+        match self {
+            Task::Sir => LogColumns { x: all(dx), y: Vec::new() },
+            Task::LotkaVolterra => LogColumns { x: all(dx), y: all(dy) },
+            _ => LogColumns::default(),
+        }
     }
 }
 
