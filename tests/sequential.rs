@@ -248,7 +248,7 @@ fn a_model_with_its_mass_outside_the_prior_still_truncates_it() {
     tch::manual_seed(33);
     let block = BlockConfig { coupling: CouplingKind::Glow, hidden: 8, layers: 1, activation: Activation::Relu, clamp: 2.0 };
     let mut spec = ModelSpec::cinn(2, 2, 2, block, 1).unwrap();
-    spec.x_scale = Standardiser { mean: vec![3.0, 3.0], std: vec![1.0, 1.0] };
+    spec.x_scale = Standardiser { mean: vec![3.0, 3.0], std: vec![1.0, 1.0], log: Vec::new() };
     spec.x_bounds = Some(Bounds::uniform(2, -1.0, 1.0).unwrap());
     let model = Model::new(spec, Device::Cpu).unwrap();
     let observation = Tensor::zeros([1, 2], (Kind::Float, Device::Cpu));
