@@ -201,6 +201,14 @@ impl Drop for Processes {
     }
 }
 
+/// Polls `done` every 50 ms until it holds; past `deadline`, fails with `what` and the `log`.
+fn wait_until(deadline: Instant, done: impl Fn() -> bool, what: &str, log: &dyn Fn() -> String) {
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: {}", log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_worker_killed_during_a_batch_loses_no_row() {
     let folder = tempfile::tempdir().unwrap();
@@ -220,16 +228,9 @@ fn a_worker_killed_during_a_batch_loses_no_row() {
     let doomed = cluster.start(&mut worker(), &folder.path().join("worker1.log"));
     cluster.start(&mut worker(), &folder.path().join("worker2.log"));
 
-    let registered = || std::fs::read_to_string(folder.path().join("scheduler.log")).unwrap_or_default().matches("Register worker").count();
+    let scheduler_log = || std::fs::read_to_string(folder.path().join("scheduler.log")).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while registered() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the cluster never started: {}",
-            std::fs::read_to_string(folder.path().join("scheduler.log")).unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(deadline, || scheduler_log().matches("Register worker").count() >= 2, "the cluster never started", &scheduler_log);
 
     // Ten chunks of half a second each, each leaving a mark when it starts.
     std::fs::create_dir(folder.path().join("marks")).unwrap();
@@ -239,14 +240,7 @@ fn a_worker_killed_during_a_batch_loses_no_row() {
     let batch =
         command.current_dir(folder.path()).stdin(File::open(&x).unwrap()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let marks = || std::fs::read_dir(folder.path().join("marks")).unwrap().count();
-    while marks() < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the batch never started: {}",
-            std::fs::read_to_string(folder.path().join("scheduler.log")).unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(deadline, || marks() >= 3, "the batch never started", &scheduler_log);
     // Both workers are busy (two chunks running, or one finished and its successor started).
     kill_group(doomed);
     let output = batch.wait_with_output().unwrap();

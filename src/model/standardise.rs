@@ -107,8 +107,7 @@ impl Standardiser {
         if self.log.is_empty() {
             return None;
         }
-        let mask: Vec<bool> = self.log.clone();
-        Some(Tensor::from_slice(&mask).view([1, -1]).to_device(like.device()))
+        Some(Tensor::from_slice(&self.log).view([1, -1]).to_device(like.device()))
     }
 
     fn tensors(&self, like: &Tensor) -> (Tensor, Tensor) {
