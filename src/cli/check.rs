@@ -115,7 +115,7 @@ fn check_run(args: &CheckArgs, run: &Path, device: Device) -> Result<CheckReport
     let (truth, y) = match (&args.pairs_file, problem.as_deref()) {
         (Some(path), _) => read_pairs(path, info)?,
         (None, Some(problem)) if info.name != DATA_PROBLEM => problem.sample_joint(args.pairs, device)?,
-        (None, _) => held_out_pairs(info, args.pairs)?,
+        (None, _) => held_out_pairs(info, loaded.training.seed()?, args.pairs)?,
     };
     if problem.is_none() && args.predictive_draws > 0 {
         eprintln!("check: the run has no simulator, so no posterior predictive check (give one with --simulator)");
@@ -126,8 +126,8 @@ fn check_run(args: &CheckArgs, run: &Path, device: Device) -> Result<CheckReport
 }
 
 /// The pairs a run on data held out of training, the first `most` of them.
-fn held_out_pairs(info: &ProblemInfo, most: i64) -> Result<(Tensor, Tensor)> {
-    let (x, y) = DataSpec::from_info(info)?.held_out_pairs()?;
+fn held_out_pairs(info: &ProblemInfo, seed: u64, most: i64) -> Result<(Tensor, Tensor)> {
+    let (x, y) = DataSpec::from_info(info)?.held_out_pairs(seed, most)?;
     let rows = x.size()[0];
     if rows == 0 {
         bail!(
@@ -140,8 +140,7 @@ fn held_out_pairs(info: &ProblemInfo, most: i64) -> Result<(Tensor, Tensor)> {
     if rows < most {
         eprintln!("check: the run held out {rows} rows; checking all of them (--pairs asked for {most})");
     }
-    let count = rows.min(most);
-    Ok((x.narrow(0, 0, count), y.narrow(0, 0, count)))
+    Ok((x, y))
 }
 
 /// Pairs from a CSV with the run's x and y columns.

@@ -123,19 +123,30 @@ impl DataFiles {
     /// The named columns of every file, rows of all files in order: float32, [rows, names.len()].
     /// Every cell must be a finite number.
     pub fn read(&self, names: &[String]) -> Result<Tensor> {
+        let all = self.read_first(names, usize::MAX)?;
+        if all.size()[0] == 0 {
+            return Err(Error::invalid(format!("--data '{}' has no rows", self.spec)));
+        }
+        Ok(all)
+    }
+
+    /// The first `limit` rows of [`DataFiles::read`], reading no further than they need.
+    pub fn read_first(&self, names: &[String], limit: usize) -> Result<Tensor> {
         let mut columns: Vec<Vec<f32>> = vec![Vec::new(); names.len()];
+        let rows = |columns: &[Vec<f32>]| columns.first().map_or(0, Vec::len);
         for path in &self.files {
+            if rows(&columns) >= limit {
+                break;
+            }
             read_chunks(path, names, &mut |chunk| {
                 for (column, values) in columns.iter_mut().zip(chunk) {
                     column.extend(values);
                 }
-                true
+                rows(&columns) < limit
             })?;
         }
-        let rows = columns.first().map_or(0, Vec::len);
-        if rows == 0 {
-            return Err(Error::invalid(format!("--data '{}' has no rows", self.spec)));
-        }
+        let kept = rows(&columns).min(limit);
+        columns.iter_mut().for_each(|column| column.truncate(kept));
         Ok(stack_columns(&columns))
     }
 
@@ -187,11 +198,6 @@ pub fn read_chunks(path: &Path, names: &[String], each: &mut dyn FnMut(Vec<Vec<f
         Format::Csv => read_csv_chunks(path, names, each),
         Format::Parquet => read_parquet_chunks(path, names, each),
     }
-}
-
-/// [`read_chunks`] with each chunk as a float32 tensor, [rows, names.len()].
-pub fn read_tensor_chunks(path: &Path, names: &[String], each: &mut dyn FnMut(Tensor) -> bool) -> Result<()> {
-    read_chunks(path, names, &mut |columns| each(stack_columns(&columns)))
 }
 
 fn csv_reader(path: &Path) -> Result<csv::Reader<File>> {

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use tch::Tensor;
 
-use super::dataset::{read_chunks, stack_columns};
+use super::dataset::{read_chunks, stack_columns, DataFiles};
 use crate::error::{Error, Result};
 use crate::seeding::{derive, Stream};
 
@@ -23,6 +23,29 @@ pub fn file_order(count: usize, seed: u64, stream: Stream, index: u64) -> Vec<us
     let mut order: Vec<usize> = (0..count).collect();
     order.sort_by_key(|&file| derive(pass, stream, file as u64));
     order
+}
+
+/// The files a streamed run holds out whole to validate, and those it trains on: a share
+/// `validation` of them (at least one when above 0), chosen by `seed`. Each part keeps the files'
+/// sorted order.
+pub fn held_out_files(files: &DataFiles, validation: f64, seed: u64) -> Result<(DataFiles, DataFiles)> {
+    let count = files.files.len();
+    let held_out = if validation > 0.0 { ((validation * count as f64).ceil() as usize).max(1) } else { 0 };
+    if held_out >= count {
+        return Err(Error::invalid(format!(
+            "--stream holds out whole files to validate, and '{}' has {count} file{}: give it as more shards, or --val 0",
+            files.spec,
+            if count == 1 { "" } else { "s" }
+        )));
+    }
+    let order = file_order(count, seed, Stream::Validation, 0);
+    let (held, kept) = order.split_at(held_out);
+    let pick = |indices: &[usize]| {
+        let mut paths: Vec<_> = indices.iter().map(|&index| files.files[index].clone()).collect();
+        paths.sort();
+        DataFiles { spec: files.spec.clone(), files: paths }
+    };
+    Ok((pick(held), pick(kept)))
 }
 
 /// Chunks of rows ([rows, columns], float32 on the CPU) of some files, endlessly, pass after pass,

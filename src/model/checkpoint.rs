@@ -61,6 +61,16 @@ pub struct TrainingSummary {
     pub sequential: Option<SequentialRecord>,
 }
 
+impl TrainingSummary {
+    /// The seed training ran with (it chose, among other things, the held-out data).
+    pub fn seed(&self) -> Result<u64> {
+        self.settings
+            .get("seed")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| Error::invalid("the run's settings do not name its seed"))
+    }
+}
+
 /// What the rounds of a sequential run did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SequentialRecord {

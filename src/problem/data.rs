@@ -13,6 +13,7 @@ use super::{default_inn_widths, Problem};
 use crate::error::{Error, Result};
 use crate::io::columns::select_columns;
 use crate::io::dataset::DataFiles;
+use crate::io::stream::held_out_files;
 use crate::model::checkpoint::ProblemInfo;
 
 /// The name data problems go by in checkpoints.
@@ -92,19 +93,34 @@ impl DataSpec {
 
     /// Reads the pairs: (x, y), float32 on the CPU.
     pub fn read(&self) -> Result<(Tensor, Tensor)> {
-        let files = DataFiles::resolve(&self.data)?;
-        let names: Vec<String> = self.x_names.iter().chain(&self.y_names).cloned().collect();
-        let all = files.read(&names)?;
-        let dx = self.x_names.len() as i64;
-        Ok((all.narrow(1, 0, dx), all.narrow(1, dx, self.y_names.len() as i64)))
+        Ok(self.split(DataFiles::resolve(&self.data)?.read(&self.names())?))
     }
 
-    /// The pairs (x, y) that training held out to validate ([`held_out`]), float32 on the CPU; none
-    /// when it held none out.
-    pub fn held_out_pairs(&self) -> Result<(Tensor, Tensor)> {
-        let (x, y) = self.read()?;
-        let mask = held_out(x.size()[0], self.validation);
-        Ok((split_rows(&x, &mask).1, split_rows(&y, &mask).1))
+    /// The first `most` pairs (x, y) that a run trained with `seed` held out to validate, float32 on
+    /// the CPU; none when it held none out. In memory those are the rows [`held_out`] picks; streamed,
+    /// the files it held out whole.
+    pub fn held_out_pairs(&self, seed: u64, most: i64) -> Result<(Tensor, Tensor)> {
+        let files = DataFiles::resolve(&self.data)?;
+        let held = match self.buffer_rows {
+            Some(_) => held_out_files(&files, self.validation, seed)?.0.read_first(&self.names(), most.max(0) as usize)?,
+            None => {
+                let all = files.read(&self.names())?;
+                let rows = split_rows(&all, &held_out(all.size()[0], self.validation)).1;
+                rows.narrow(0, 0, rows.size()[0].min(most))
+            }
+        };
+        Ok(self.split(held))
+    }
+
+    /// The x columns, then the y columns.
+    fn names(&self) -> Vec<String> {
+        self.x_names.iter().chain(&self.y_names).cloned().collect()
+    }
+
+    /// Rows of [x | y] as (x, y).
+    fn split(&self, rows: Tensor) -> (Tensor, Tensor) {
+        let dx = self.x_names.len() as i64;
+        (rows.narrow(1, 0, dx), rows.narrow(1, dx, self.y_names.len() as i64))
     }
 }
 

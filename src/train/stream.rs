@@ -6,8 +6,8 @@ use tch::{Kind, Tensor};
 
 use super::config::TrainConfig;
 use crate::error::{Error, Result};
-use crate::io::dataset::{read_tensor_chunks, DataFiles};
-use crate::io::stream::{file_order, RowStream};
+use crate::io::dataset::DataFiles;
+use crate::io::stream::{held_out_files, RowStream};
 use crate::model::Model;
 use crate::seeding::{reseed, Stream};
 
@@ -41,28 +41,13 @@ impl StreamedData {
             return Err(Error::invalid(format!("--buffer-rows {buffer_rows} is smaller than one batch ({})", config.batch)));
         }
         files.check_columns(&names)?;
-        let count = files.files.len();
-        let held_out = if validation > 0.0 { ((validation * count as f64).ceil() as usize).max(1) } else { 0 };
-        if held_out >= count {
-            return Err(Error::invalid(format!(
-                "--stream holds out whole files to validate, and '{}' has {count} file{}: give it as more shards, or --val 0",
-                files.spec,
-                if count == 1 { "" } else { "s" }
-            )));
-        }
-        let order = file_order(count, config.seed, Stream::Validation, 0);
-        let (held, kept) = order.split_at(held_out);
-        let pick = |indices: &[usize]| {
-            let mut paths: Vec<_> = indices.iter().map(|&index| files.files[index].clone()).collect();
-            paths.sort();
-            DataFiles { spec: files.spec.clone(), files: paths }
-        };
-        let (held, kept) = (pick(held), pick(kept));
+        let (held, kept) = held_out_files(files, validation, config.seed)?;
         let rows: i64 = kept.row_counts()?.iter().sum();
         if rows < config.batch {
             return Err(Error::invalid(format!("the training files hold {rows} rows, fewer than one batch ({})", config.batch)));
         }
-        let validation = if held.files.is_empty() { None } else { Some(first_rows(&held, &names, validation_rows, x_width)?) };
+        let validation =
+            if held.files.is_empty() { None } else { Some(split(&held.read_first(&names, validation_rows as usize)?, x_width)) };
         let stream = RowStream::start(kept.files, names, config.seed);
         let mut pending = Pending::default();
         let first = pending.take(&stream, buffer_rows.min(rows))?;
@@ -79,24 +64,6 @@ impl StreamedData {
 fn split(rows: &Tensor, x_width: i64) -> (Tensor, Tensor) {
     let width = rows.size()[1];
     (rows.narrow(1, 0, x_width), rows.narrow(1, x_width, width - x_width))
-}
-
-/// The first `limit` rows of `files`, read in order: (x, y).
-fn first_rows(files: &DataFiles, names: &[String], limit: i64, x_width: i64) -> Result<(Tensor, Tensor)> {
-    let mut chunks = Vec::new();
-    let mut rows = 0;
-    for path in &files.files {
-        read_tensor_chunks(path, names, &mut |chunk| {
-            rows += chunk.size()[0];
-            chunks.push(chunk);
-            rows < limit
-        })?;
-        if rows >= limit {
-            break;
-        }
-    }
-    let all = Tensor::cat(&chunks, 0);
-    Ok(split(&all.narrow(0, 0, rows.min(limit)), x_width))
 }
 
 /// The part of the stream's last chunk not used yet.
@@ -180,6 +147,7 @@ mod tests {
     use super::*;
     use crate::io::dataset::write_columns;
     use crate::model::{Activation, BlockConfig, CouplingKind, ModelSpec};
+    use crate::problem::data::DataSpec;
     use crate::train::{ModelKind, Preset};
     use tch::Device;
 
@@ -212,6 +180,11 @@ mod tests {
         assert!(held_y.equal(&-held_x.narrow(1, 0, 1)));
         let held_file = held_x.double_value(&[0, 0]) as i64 / 100;
         assert!((0..60).all(|row| held_x.double_value(&[row, 0]) as i64 == held_file * 100 + row), "the held-out file's first rows");
+        // `check` on the run finds the same held-out rows.
+        let mut spec = DataSpec::new(folder.path().to_str().unwrap(), "a,b", "y", 0.25, None).unwrap();
+        spec.buffer_rows = Some(64);
+        let (check_x, check_y) = spec.held_out_pairs(config.seed, 60).unwrap();
+        assert!(check_x.equal(&held_x) && check_y.equal(&held_y), "check reads other held-out rows than training");
 
         let block = BlockConfig { coupling: CouplingKind::Glow, hidden: 4, layers: 1, activation: Activation::Relu, clamp: 2.0 };
         let model = Model::new(ModelSpec::cinn(2, 1, 1, block, 0).unwrap(), Device::Cpu).unwrap();
