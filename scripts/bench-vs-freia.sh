@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Training throughput of innfer against the FrEIA/PyTorch reference (scripts/reference/freia_bench.py),
-# same architectures, same threads, run alternately ROUNDS times. Installs FrEIA into the cached
-# environment on first use. Usage: scripts/bench-vs-freia.sh [THREADS] [ROUNDS]
+# Whole-process training throughput of `innfer train` against the FrEIA/PyTorch reference
+# (scripts/reference/freia_bench.py) at the same configuration and threads, run alternately ROUNDS
+# times: each process is timed from start to exit (start-up, data, training, and for innfer its
+# validation and run folder), and steps/s is its steps over that time. Installs FrEIA into the cached
+# environment on first use. Usage: scripts/bench-vs-freia.sh [THREADS] [ROUNDS] [INN_STEPS] [CINN_STEPS]
 #
-# innfer answers MKL's "is this an Intel CPU?" with yes (src/runtime.rs), which on AMD CPUs lets MKL
-# use its fast kernels. Each round therefore also runs both sides the other way: innfer with
-# INNFER_MKL_VENDOR_CHECK=1 (MKL's own answer), and the reference with the same answer preloaded
-# (a two-line shared library built with cc), so that the comparison can be read either way.
+# The reference gets every process setting innfer gives itself: the allocator's (src/runtime.rs:
+# glibc keeps freed memory instead of returning it to the system) and MKL's fast kernels on any CPU
+# (innfer answers MKL's "is this an Intel CPU?" with yes; the reference gets the same answer from a
+# two-line library built here with cc and preloaded). It runs twice: as written for PyTorch, and with
+# innfer's two algorithmic shortcuts (--same-algorithm: the MMD's gradient in closed form, one inverse
+# pass), so that the ratios say what comes from the algorithm and what from the rest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 threads="${1:-2}"
-rounds="${2:-2}"
+rounds="${2:-3}"
+inn_steps="${3:-1000}"
+cinn_steps="${4:-3000}"
 python -c "import FrEIA" 2>/dev/null || python -m pip install --quiet "FrEIA==0.2" >&2
 cd "$repo_root"
 cargo build --release --locked >&2
@@ -18,26 +24,44 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo 'int mkl_serv_intel_cpu_true(void) { return 1; }' >"$work/intel.c"
 cc -shared -fPIC -o "$work/libintel.so" "$work/intel.c"
-innfer() { target/release/innfer --device cpu --threads "$threads" bench --repeats 3 --json; }
-freia() { python scripts/reference/freia_bench.py --threads "$threads" --repeats 3; }
+tunables="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864"
+
+# Steps per second of the whole command "$@" that trains $1 steps (the rest is the command).
+rate() {
+    local steps="$1"
+    shift
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    python -c "print(f'{$steps / ($end - $start):.1f}')"
+}
+innfer_train() {
+    local model="$1" steps="$2"
+    rm -rf "$work/run"
+    local shape=(--blocks 6 --hidden 128 --layers 2 --coupling glow --batch 500 --steps "$steps" --out "$work/run")
+    if [ "$model" = inn ]; then
+        shape+=(--losses paper --w-y 30 --pad 6 --z-width 2)
+    fi
+    target/release/innfer --device cpu --threads "$threads" train --problem kinematics --model "$model" "${shape[@]}"
+}
+reference() {
+    GLIBC_TUNABLES="$tunables" LD_PRELOAD="$work/libintel.so" python scripts/reference/freia_bench.py --threads "$threads" "$@"
+}
+
+echo "model,round,innfer,reference,reference_same_algorithm"
 for round in $(seq "$rounds"); do
-    echo "round $round" >&2
-    innfer >"$work/innfer.json"
-    freia >"$work/freia.json"
-    INNFER_MKL_VENDOR_CHECK=1 innfer >"$work/innfer-vendor.json"
-    LD_PRELOAD="$work/libintel.so" freia >"$work/freia-intel.json"
-    python - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
-def innfer(name):
-    return {(m["name"], m["unit"]): m["median"] for m in json.load(open(f"{work}/{name}.json"))["measurements"]}
-ours, ours_vendor = innfer("innfer"), innfer("innfer-vendor")
-freia, freia_intel = (json.load(open(f"{work}/{name}.json")) for name in ("freia", "freia-intel"))
-for model, key in (("INN", "inn_steps_per_s"), ("cINN", "cinn_steps_per_s")):
-    a, b = ours[(f"{model} training", "steps/s")], ours_vendor[(f"{model} training", "steps/s")]
-    print(f"{model} steps/s: innfer {a:.1f}, FrEIA {freia[key]:.1f} (ratio {a / freia[key]:.2f}); "
-          f"both with MKL's fast path on any CPU: innfer {a:.1f}, FrEIA {freia_intel[key]:.1f} "
-          f"(ratio {a / freia_intel[key]:.2f}); both with MKL's own vendor check: innfer {b:.1f}, "
-          f"FrEIA {freia[key]:.1f} (ratio {b / freia[key]:.2f})")
-PY
+    for model in inn cinn; do
+        steps=$([ "$model" = inn ] && echo "$inn_steps" || echo "$cinn_steps")
+        ours=$(rate "$steps" innfer_train "$model" "$steps")
+        theirs=$(rate "$steps" reference --model "$model" --steps "$steps")
+        if [ "$model" = inn ]; then
+            same=$(rate "$steps" reference --model "$model" --steps "$steps" --same-algorithm)
+            python -c "print(f'round $round, INN: innfer $ours steps/s, reference $theirs ({$ours / $theirs:.2f}×), with innfer\'s algorithm $same ({$ours / $same:.2f}×)')" >&2
+        else
+            same=""  # the cINN's maximum likelihood has no shortcut to take
+            python -c "print(f'round $round, cINN: innfer $ours steps/s, reference $theirs ({$ours / $theirs:.2f}×)')" >&2
+        fi
+        echo "$model,$round,$ours,$theirs,$same"
+    done
 done

@@ -8,25 +8,49 @@ pub const TRAINING_WIDTHS: [f64; 4] = [0.2, 0.5, 0.9, 1.3];
 pub const YARDSTICK_WIDTHS: [f64; 3] = [0.05, 0.2, 0.9];
 
 /// Biased MMD² between the rows of `a` and `b` under Σ_h h²/(h² + ‖·‖²), inverse multiquadric
-/// kernels summed over the widths h.
+/// kernels summed over the widths h, differentiable in `a` and `b`.
 ///
-/// All pairwise distances come from one matrix product over the stacked rows, and each width's kernel
-/// matrix K enters as wᵀ·K·w with w = (1/n, …, −1/m, …), which is MMD² without slicing K into blocks.
-/// One kernel matrix is alive per width (not one tensor for all widths) so that large batches stay
-/// below the allocator's mmap threshold.
+/// All pairwise squared distances D come from one matrix product over the stacked rows r, and the
+/// kernel matrix K = Σ_h h²/(h² + D) enters as wᵀ·K·w with w = (1/n, …, −1/m, …), which is MMD²
+/// without slicing K into blocks. The gradient is not left to autograd, which would keep and revisit
+/// several n×n matrices per width: with S = Σ_h h²/(h² + D)², the derivative of wᵀ·K·w is
+/// −w_i·w_j·S_ij in D_ij, and so 4·w ⊙ (S·(w ⊙ r) − (S·w) ⊙ r) in the rows — two passes over S by
+/// one matrix product. The result carries that gradient into `a` and `b`.
 pub fn mmd(a: &Tensor, b: &Tensor, widths: &[f64]) -> Tensor {
     let (n, m) = (a.size()[0], b.size()[0]);
     let rows = Tensor::cat(&[a, b], 0);
     let options = (rows.kind(), rows.device());
-    let norms = rows.square().sum_dim_intlist(1, true, rows.kind());
-    let squared = (&norms + norms.transpose(0, 1) - rows.matmul(&rows.transpose(0, 1)) * 2.0).clamp_min(0.0);
     let weights = Tensor::cat(&[Tensor::full([n], 1.0 / n as f64, options), Tensor::full([m], -1.0 / m as f64, options)], 0);
-    let mut total = Tensor::zeros([], options);
-    for h in widths {
-        let kernel = (&squared + h * h).reciprocal() * (h * h);
-        total += kernel.mv(&weights).dot(&weights);
+    let differentiable = rows.requires_grad();
+    let (value, gradient) = tch::no_grad(|| {
+        let rows = rows.detach();
+        let norms = rows.square().sum_dim_intlist(1, true, rows.kind());
+        let mut squared = rows.matmul(&(rows.transpose(0, 1) * -2.0));
+        squared += &norms;
+        squared += norms.transpose(0, 1);
+        let _ = squared.clamp_min_(0.0);
+        let (mut kernel, mut slope) = (Tensor::zeros([], options), Tensor::zeros([], options));
+        for h in widths {
+            let h2 = Tensor::full([], h * h, options);
+            let mut inverse = (&squared + h * h).reciprocal_();
+            kernel = kernel.addcmul(&inverse, &h2);
+            if differentiable {
+                slope = slope.addcmul(&inverse.square_(), &h2);
+            }
+        }
+        let value = kernel.mv(&weights).dot(&weights);
+        let gradient = differentiable.then(|| {
+            let weighted = Tensor::cat(&[&rows * weights.unsqueeze(1), weights.unsqueeze(1)], 1);
+            let products = slope.matmul(&weighted);
+            let width = rows.size()[1];
+            (products.narrow(1, 0, width) - products.narrow(1, width, 1) * &rows) * weights.unsqueeze(1) * 4.0
+        });
+        (value, gradient)
+    });
+    match gradient {
+        Some(gradient) => value + (gradient * (&rows - rows.detach())).sum(rows.kind()),
+        None => value,
     }
-    total
 }
 
 /// Mean negative log-likelihood of z under N(0, I), with the log-determinant of the map to z:
@@ -55,6 +79,47 @@ mod tests {
             last = shifted;
         }
         assert!(last > 20.0 * same, "{last} vs {same}");
+    }
+
+    /// The same MMD² left to autograd.
+    fn mmd_by_autograd(a: &Tensor, b: &Tensor, widths: &[f64]) -> Tensor {
+        let rows = Tensor::cat(&[a, b], 0);
+        let squared = (rows.unsqueeze(1) - rows.unsqueeze(0)).square().sum_dim_intlist(2, false, rows.kind());
+        let (n, m) = (a.size()[0], b.size()[0]);
+        let weights = Tensor::cat(
+            &[
+                Tensor::full([n], 1.0 / n as f64, (rows.kind(), rows.device())),
+                Tensor::full([m], -1.0 / m as f64, (rows.kind(), rows.device())),
+            ],
+            0,
+        );
+        widths
+            .iter()
+            .map(|h| ((&squared + h * h).reciprocal() * (h * h)).mv(&weights).dot(&weights))
+            .fold(Tensor::from(0.0f64), |sum, term| sum + term)
+    }
+
+    #[test]
+    fn mmd_gradient_matches_autograd() {
+        tch::manual_seed(3);
+        let options = (Kind::Double, Device::Cpu);
+        let a = (Tensor::randn([30, 3], options) * 0.7).set_requires_grad(true);
+        let b = (Tensor::randn([20, 3], options) + 0.4).set_requires_grad(true);
+        let ours = mmd(&(&a * 1.0), &(&b * 1.0), &TRAINING_WIDTHS);
+        let (ours_a, ours_b) = {
+            let gradients = Tensor::run_backward(&[&ours], &[&a, &b], false, false);
+            (gradients[0].shallow_clone(), gradients[1].shallow_clone())
+        };
+        let reference = mmd_by_autograd(&a, &b, &TRAINING_WIDTHS);
+        let gradients = Tensor::run_backward(&[&reference], &[&a, &b], false, false);
+        assert!((ours.double_value(&[]) - reference.double_value(&[])).abs() < 1e-12);
+        for (ours, reference) in [(ours_a, &gradients[0]), (ours_b, &gradients[1])] {
+            let error = (&ours - reference).abs().max().double_value(&[]);
+            assert!(
+                error < 1e-12 * (1.0 + reference.abs().max().double_value(&[])) && reference.abs().max().double_value(&[]) > 1e-4,
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -1,13 +1,26 @@
-"""FrEIA/PyTorch reference of innfer's two kinematics models, for side-by-side training throughput.
+"""FrEIA/PyTorch reference of innfer's two kinematics models, for whole-process training throughput.
 
-Identical architectures to `innfer bench`: six GLOW coupling blocks with random permutations, subnets
-with two hidden layers of width 128 (ReLU), clamp 2; the INN pads x to width 6 and maps it to
-[z (2), pad (2), y (2)] with the bidirectional MMD losses; the cINN maps x (width 4) to z given y with
-maximum likelihood. Batch 500, Adam with gradients clipped to norm 10 (as innfer). Prints JSON: steps/s (median over repeats) for each model.
+Trains one model for --steps steps and exits; scripts/bench-vs-freia.sh times the whole process (the
+interpreter's start, imports, data, training) against `innfer train` at the same configuration.
+
+Architectures as in `innfer bench`: six GLOW coupling blocks with random permutations, subnets with
+two hidden layers of width 128 (ReLU), clamp 2. The INN pads x to width 6 and maps it to
+[z (2), pad (2), y (2)] with the paper's losses (L_y with the padding pushed to zero, L_z and L_x by
+MMD, the reconstruction of x); the cINN maps x (width 4) to z given y by maximum likelihood. Batch
+500, Adam with gradients clipped to norm 10 (as innfer).
+
+Written to be as fast as plain PyTorch allows: pairwise distances from one matrix product, the kernel
+matrix accumulated width by width (measured faster than one broadcast over all widths), no
+log-determinants where no loss needs them, Adam's multi-tensor (foreach) update. Run it with the
+allocator settings innfer uses (bench-vs-freia.sh sets GLIBC_TUNABLES): without them glibc returns
+the n×n kernel matrices' memory to the system after every step and the INN trains at half the speed.
+
+--same-algorithm also takes innfer's two algorithmic shortcuts: the MMD's gradient in closed form
+(a torch.autograd.Function) instead of autograd through the kernel matrices, and the two inverse
+passes (L_x, reconstruction) as one pass over both batches.
 """
 import argparse
 import json
-import math
 import time
 
 import torch
@@ -17,6 +30,7 @@ import FrEIA.modules as Fm
 SIGMA = torch.tensor([0.25, 0.5, 0.5, 0.5])
 LENGTHS = torch.tensor([0.5, 0.5, 1.0])
 WIDTHS = (0.2, 0.5, 0.9, 1.3)
+BATCH = 500
 
 
 def joint(n):
@@ -48,35 +62,75 @@ def network(width, condition):
     return inn
 
 
-def mmd(a, b):
+def distances(a, b):
+    """Stacked rows, their pairwise squared distances and the MMD weights (1/n, ..., -1/m, ...)."""
     rows = torch.cat([a, b])
     norms = (rows * rows).sum(1, keepdim=True)
     squared = (norms + norms.T - 2 * rows @ rows.T).clamp_min(0)
     w = torch.cat([torch.full((len(a),), 1 / len(a)), torch.full((len(b),), -1 / len(b))])
-    return sum(((h * h) / (h * h + squared)) @ w @ w for h in WIDTHS)
+    return rows, squared, w
 
 
-def inn_step(inn, opt, x, y):
+def mmd(a, b):
+    _, squared, w = distances(a, b)
+    kernel = 0
+    for h in WIDTHS:
+        kernel = kernel + (squared + h * h).reciprocal() * (h * h)
+    return kernel @ w @ w
+
+
+class ClosedFormMmd(torch.autograd.Function):
+    """MMD² of the stacked rows with the gradient in closed form (as innfer computes it)."""
+
+    @staticmethod
+    def forward(ctx, rows, n):
+        w = torch.cat([torch.full((n,), 1 / n), torch.full((len(rows) - n,), -1 / (len(rows) - n))])
+        norms = (rows * rows).sum(1, keepdim=True)
+        squared = (norms + norms.T - 2 * rows @ rows.T).clamp_min(0)
+        kernel, slope = torch.zeros_like(squared), torch.zeros_like(squared)
+        for h in WIDTHS:
+            inverse = (squared + h * h).reciprocal_()
+            kernel.add_(inverse, alpha=h * h)
+            slope.add_(inverse.square_(), alpha=h * h)
+        products = slope @ torch.cat([rows * w[:, None], w[:, None]], 1)
+        ctx.save_for_backward(4 * w[:, None] * (products[:, :-1] - products[:, -1:] * rows))
+        return kernel.mv(w).dot(w)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (gradient,) = ctx.saved_tensors
+        return grad * gradient, None
+
+
+def closed_form_mmd(a, b):
+    return ClosedFormMmd.apply(torch.cat([a, b]), len(a))
+
+
+def inn_step(inn, opt, x, y, same_algorithm):
     opt.zero_grad()
     u = torch.cat([x, 0.01 * torch.randn(len(x), 2)], 1)
     noisy_y = y + 0.01 * torch.randn_like(y)
-    v, _ = inn(u)
+    v, _ = inn(u, jac=False)
     z, pad, yp = v[:, :2], v[:, 2:4], v[:, 4:]
+    discrepancy = closed_form_mmd if same_algorithm else mmd
     l_y = 30 * (((yp - noisy_y) ** 2).mean() + (pad ** 2).mean())
-    l_z = 300 * mmd(torch.cat([z, yp.detach()], 1), torch.cat([torch.randn_like(z), noisy_y], 1))
+    l_z = 300 * discrepancy(torch.cat([z, yp.detach()], 1), torch.cat([torch.randn_like(z), noisy_y], 1))
     (l_y + l_z).backward()
     fresh = torch.cat([torch.randn_like(z), 0.01 * torch.randn(len(x), 2), noisy_y], 1)
-    u_fresh, _ = inn(fresh, rev=True)
-    l_x = 400 * 0.5 * mmd(u_fresh[:, :4], x)
     own = torch.cat([z.detach(), 0.01 * torch.randn(len(x), 2), noisy_y], 1)
-    u_own, _ = inn(own, rev=True)
+    if same_algorithm:
+        u_fresh, u_own = inn(torch.cat([fresh, own]), rev=True, jac=False)[0].split(len(x))
+    else:
+        u_fresh, _ = inn(fresh, rev=True, jac=False)
+        u_own, _ = inn(own, rev=True, jac=False)
+    l_x = 400 * 0.5 * discrepancy(u_fresh[:, :4], x)
     l_rec = 3 * ((u_own - u) ** 2).mean()
     (l_x + l_rec).backward()
     torch.nn.utils.clip_grad_norm_(inn.parameters(), 10.0)
     opt.step()
 
 
-def cinn_step(inn, opt, x, y):
+def cinn_step(inn, opt, x, y, _same_algorithm):
     opt.zero_grad()
     z, log_det = inn(x, c=[y + 0.01 * torch.randn_like(y)])
     loss = (0.5 * (z * z).sum(1) - log_det).mean()
@@ -85,35 +139,23 @@ def cinn_step(inn, opt, x, y):
     opt.step()
 
 
-def rate(step, inn, steps, repeats):
-    opt = torch.optim.Adam(inn.parameters(), lr=1e-4)
-    x, y = joint(500 * steps)
-    batches = [(x[i * 500:(i + 1) * 500], y[i * 500:(i + 1) * 500]) for i in range(steps)]
-    for xb, yb in batches[:3]:
-        step(inn, opt, xb, yb)
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for xb, yb in batches:
-            step(inn, opt, xb, yb)
-        rates.append(steps / (time.perf_counter() - start))
-    return sorted(rates)[len(rates) // 2]
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=["inn", "cinn"], required=True)
+    parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--same-algorithm", action="store_true", help="innfer's closed-form MMD gradient and one inverse pass")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    result = {
-        "torch": torch.__version__,
-        "threads": args.threads,
-        "inn_steps_per_s": rate(inn_step, network(6, 0), 20, args.repeats),
-        "cinn_steps_per_s": rate(cinn_step, network(4, 2), 50, args.repeats),
-    }
-    print(json.dumps(result))
+    inn, step = (network(6, 0), inn_step) if args.model == "inn" else (network(4, 2), cinn_step)
+    opt = torch.optim.Adam(inn.parameters(), lr=1e-4, foreach=True)
+    x, y = joint(BATCH * args.steps)
+    start = time.perf_counter()
+    for xb, yb in zip(x.split(BATCH), y.split(BATCH)):
+        step(inn, opt, xb, yb, args.same_algorithm)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"model": args.model, "steps": args.steps, "training_steps_per_s": args.steps / seconds}))
 
 
 if __name__ == "__main__":

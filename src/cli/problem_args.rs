@@ -9,7 +9,8 @@ use innfer::problem::{self, Problem};
 #[derive(Debug, Args)]
 pub struct ProblemArgs {
     /// The problem: kinematics (arm on a rail), gmm (eight-mode Gaussian mixture), or an sbibm task:
-    /// two_moons, gaussian_mixture, slcp, gaussian_linear.
+    /// two_moons, gaussian_mixture, slcp, slcp_distractors, gaussian_linear, gaussian_linear_uniform,
+    /// bernoulli_glm, bernoulli_glm_raw, sir, lotka_volterra.
     #[arg(long, default_value = "kinematics")]
     pub problem: String,
 

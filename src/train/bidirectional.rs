@@ -115,22 +115,30 @@ impl Bidirectional {
     }
 
     /// Inverse: fresh z with the observed y must give samples distributed like the prior of x (L_x,
-    /// weighted by `ramp`); the network's own z must give back x (reconstruction).
+    /// weighted by `ramp`); the network's own z must give back x (reconstruction). Both go through
+    /// the network in one pass.
     fn inverse_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor, forward: &ForwardTerms, ramp: f64) -> (Tensor, Tensor) {
         let dims = model.spec.dims;
-        let l_x = match self.weights.x * ramp {
+        let (w_x, w_rec) = (self.weights.x * ramp, self.weights.reconstruction);
+        let mut inputs = Vec::new();
+        if w_x != 0.0 {
+            inputs.push(dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise));
+        }
+        if w_rec != 0.0 {
+            inputs.push(dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise));
+        }
+        if inputs.is_empty() {
+            return (not_computed(x), not_computed(x));
+        }
+        let rows = x.size()[0];
+        let mut outputs = model.network.inverse_rows(&Tensor::cat(&inputs, 0), None).split(rows, 0).into_iter();
+        let l_x = match w_x {
             0.0 => not_computed(x),
-            weight => {
-                let fresh = dims.join_zy(&Tensor::randn(forward.z.size(), (x.kind(), x.device())), noisy_y, self.pad_noise);
-                mmd(&dims.unpad_x(&model.network.inverse_rows(&fresh, None)), x, &self.kernel_widths) * weight
-            }
+            weight => mmd(&dims.unpad_x(&outputs.next().expect("one output per input")), x, &self.kernel_widths) * weight,
         };
-        let l_rec = match self.weights.reconstruction {
+        let l_rec = match w_rec {
             0.0 => not_computed(x),
-            weight => {
-                let own = dims.join_zy(&forward.z.detach(), noisy_y, self.pad_noise);
-                model.network.inverse_rows(&own, None).mse_loss(&forward.u, Reduction::Mean) * weight
-            }
+            weight => outputs.next().expect("one output per input").mse_loss(&forward.u, Reduction::Mean) * weight,
         };
         (l_x, l_rec)
     }
