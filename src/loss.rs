@@ -25,21 +25,19 @@ pub fn mmd(a: &Tensor, b: &Tensor, widths: &[f64]) -> Tensor {
     let (value, gradient) = tch::no_grad(|| {
         let rows = rows.detach();
         let norms = rows.square().sum_dim_intlist(1, true, rows.kind());
-        let mut squared = rows.matmul(&(rows.transpose(0, 1) * -2.0));
-        squared += &norms;
-        squared += norms.transpose(0, 1);
-        let _ = squared.clamp_min_(0.0);
-        let (mut kernel, mut slope) = (Tensor::zeros([], options), Tensor::zeros([], options));
+        let squared = (&norms + norms.transpose(0, 1) - rows.matmul(&rows.transpose(0, 1)) * 2.0).clamp_min(0.0);
+        let h2 = |h: f64| Tensor::full([], h * h, options);
+        let mut kernel = Tensor::zeros_like(&squared);
+        let mut slope = differentiable.then(|| Tensor::zeros_like(&squared));
         for h in widths {
-            let h2 = Tensor::full([], h * h, options);
             let mut inverse = (&squared + h * h).reciprocal_();
-            kernel = kernel.addcmul(&inverse, &h2);
-            if differentiable {
-                slope = slope.addcmul(&inverse.square_(), &h2);
+            let _ = kernel.addcmul_(&inverse, &h2(*h));
+            if let Some(slope) = slope.as_mut() {
+                let _ = slope.addcmul_(&inverse.square_(), &h2(*h));
             }
         }
         let value = kernel.mv(&weights).dot(&weights);
-        let gradient = differentiable.then(|| {
+        let gradient = slope.map(|slope| {
             let weighted = Tensor::cat(&[&rows * weights.unsqueeze(1), weights.unsqueeze(1)], 1);
             let products = slope.matmul(&weighted);
             let width = rows.size()[1];
