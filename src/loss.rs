@@ -8,46 +8,68 @@ pub const TRAINING_WIDTHS: [f64; 4] = [0.2, 0.5, 0.9, 1.3];
 pub const YARDSTICK_WIDTHS: [f64; 3] = [0.05, 0.2, 0.9];
 
 /// Biased MMD² between the rows of `a` and `b` under Σ_h h²/(h² + ‖·‖²), inverse multiquadric
-/// kernels summed over the widths h, differentiable in `a` and `b`.
+/// kernels summed over the widths h, differentiable in `a` and `b`:
+/// mean K(a, a) + mean K(b, b) − 2·mean K(a, b).
 ///
-/// All pairwise squared distances D come from one matrix product over the stacked rows r, and the
-/// kernel matrix K = Σ_h h²/(h² + D) enters as wᵀ·K·w with w = (1/n, …, −1/m, …), which is MMD²
-/// without slicing K into blocks. The gradient is not left to autograd, which would keep and revisit
-/// several n×n matrices per width: with S = Σ_h h²/(h² + D)², the derivative of wᵀ·K·w is
-/// −w_i·w_j·S_ij in D_ij, and so 4·w ⊙ (S·(w ⊙ r) − (S·w) ⊙ r) in the rows — two passes over S by
-/// one matrix product. The result carries that gradient into `a` and `b`.
+/// Each block's squared distances D come from one matrix product. The gradient is not left to
+/// autograd, which would keep and revisit several kernel matrices per width: with
+/// S = Σ_h h²/(h² + D)² (minus the derivative of K in D), the gradient in the rows p of a block
+/// K(p, q) is −2·(S·1 ⊙ p − S·q) per entry's share, one matrix product over S; and no slope is
+/// computed for a block whose rows are constants (the prior samples of both training losses).
 pub fn mmd(a: &Tensor, b: &Tensor, widths: &[f64]) -> Tensor {
-    let (n, m) = (a.size()[0], b.size()[0]);
-    let rows = Tensor::cat(&[a, b], 0);
-    let options = (rows.kind(), rows.device());
-    let weights = Tensor::cat(&[Tensor::full([n], 1.0 / n as f64, options), Tensor::full([m], -1.0 / m as f64, options)], 0);
-    let differentiable = rows.requires_grad();
-    let (value, gradient) = tch::no_grad(|| {
-        let rows = rows.detach();
-        let norms = rows.square().sum_dim_intlist(1, true, rows.kind());
-        let squared = (&norms + norms.transpose(0, 1) - rows.matmul(&rows.transpose(0, 1)) * 2.0).clamp_min(0.0);
-        let h2 = |h: f64| Tensor::full([], h * h, options);
-        let mut kernel = Tensor::zeros_like(&squared);
-        let mut slope = differentiable.then(|| Tensor::zeros_like(&squared));
+    let (n, m) = (a.size()[0] as f64, b.size()[0] as f64);
+    let (grad_a, grad_b) = (a.requires_grad(), b.requires_grad());
+    let (value, gradients) = tch::no_grad(|| {
+        let (a, b) = (a.detach(), b.detach());
+        let within_a = Kernel::of(&a, &a, widths, grad_a);
+        let within_b = Kernel::of(&b, &b, widths, grad_b);
+        let across = Kernel::of(&a, &b, widths, grad_a || grad_b);
+        let value = within_a.sum.mean(a.kind()) + within_b.sum.mean(b.kind()) - across.sum.mean(a.kind()) * 2.0;
+        let gradient_a = grad_a.then(|| within_a.pull(&a, &a) * (4.0 / (n * n)) - across.pull(&a, &b) * (4.0 / (n * m)));
+        let gradient_b = grad_b.then(|| within_b.pull(&b, &b) * (4.0 / (m * m)) - across.transposed().pull(&b, &a) * (4.0 / (n * m)));
+        (value, [gradient_a, gradient_b])
+    });
+    [a, b].into_iter().zip(gradients).fold(value, |value, (rows, gradient)| match gradient {
+        Some(gradient) => value + (gradient * (rows - rows.detach())).sum(rows.kind()),
+        None => value,
+    })
+}
+
+/// The kernel matrix of rows p against rows q, summed over the widths, and its slope S.
+struct Kernel {
+    sum: Tensor,
+    slope: Option<Tensor>,
+}
+
+impl Kernel {
+    fn of(p: &Tensor, q: &Tensor, widths: &[f64], with_slope: bool) -> Kernel {
+        let norms = |rows: &Tensor| rows.square().sum_dim_intlist(1, true, rows.kind());
+        let squared = (norms(p) + norms(q).transpose(0, 1) - p.matmul(&q.transpose(0, 1)) * 2.0).clamp_min(0.0);
+        let h2 = |h: f64| Tensor::full([], h * h, (p.kind(), p.device()));
+        let mut sum = Tensor::zeros_like(&squared);
+        let mut slope = with_slope.then(|| Tensor::zeros_like(&squared));
         for h in widths {
             let mut inverse = (&squared + h * h).reciprocal_();
-            let _ = kernel.addcmul_(&inverse, &h2(*h));
+            let _ = sum.addcmul_(&inverse, &h2(*h));
             if let Some(slope) = slope.as_mut() {
                 let _ = slope.addcmul_(&inverse.square_(), &h2(*h));
             }
         }
-        let value = kernel.mv(&weights).dot(&weights);
-        let gradient = slope.map(|slope| {
-            let weighted = Tensor::cat(&[&rows * weights.unsqueeze(1), weights.unsqueeze(1)], 1);
-            let products = slope.matmul(&weighted);
-            let width = rows.size()[1];
-            (products.narrow(1, 0, width) - products.narrow(1, width, 1) * &rows) * weights.unsqueeze(1) * 4.0
-        });
-        (value, gradient)
-    });
-    match gradient {
-        Some(gradient) => value + (gradient * (&rows - rows.detach())).sum(rows.kind()),
-        None => value,
+        Kernel { sum, slope }
+    }
+
+    /// S·q − (S·1) ⊙ p: where the slope pulls each row p_i, toward the rows q_j (one product).
+    fn pull(&self, p: &Tensor, q: &Tensor) -> Tensor {
+        let slope = self.slope.as_ref().expect("a kernel of differentiable rows has its slope");
+        let ones = Tensor::ones([q.size()[0], 1], (q.kind(), q.device()));
+        let products = slope.matmul(&Tensor::cat(&[q, &ones], 1));
+        let width = q.size()[1];
+        products.narrow(1, 0, width) - products.narrow(1, width, 1) * p
+    }
+
+    /// K(q, p) of K(p, q).
+    fn transposed(&self) -> Kernel {
+        Kernel { sum: self.sum.transpose(0, 1), slope: self.slope.as_ref().map(|slope| slope.transpose(0, 1)) }
     }
 }
 

@@ -15,9 +15,9 @@ log-determinants where no loss needs them, Adam's multi-tensor (foreach) update.
 allocator settings innfer uses (bench-vs-freia.sh sets GLIBC_TUNABLES): without them glibc returns
 the n×n kernel matrices' memory to the system after every step and the INN trains at half the speed.
 
---same-algorithm also takes innfer's two algorithmic shortcuts: the MMD's gradient in closed form
-(a torch.autograd.Function) instead of autograd through the kernel matrices, and the two inverse
-passes (L_x, reconstruction) as one pass over both batches.
+--same-algorithm also takes innfer's algorithmic shortcuts: the MMD block by block with its gradient in
+closed form (a torch.autograd.Function) instead of autograd through the kernel matrices, and the two
+inverse passes (L_x, reconstruction) as one pass over both batches.
 """
 import argparse
 import json
@@ -79,22 +79,36 @@ def mmd(a, b):
     return kernel @ w @ w
 
 
+def kernel(p, q, with_slope):
+    """The kernel matrix of rows p against rows q, summed over the widths, and its slope."""
+    squared = ((p * p).sum(1, keepdim=True) + (q * q).sum(1)[None, :] - 2 * p @ q.T).clamp_min(0)
+    total = torch.zeros_like(squared)
+    slope = torch.zeros_like(squared) if with_slope else None
+    for h in WIDTHS:
+        inverse = (squared + h * h).reciprocal_()
+        total.add_(inverse, alpha=h * h)
+        if with_slope:
+            slope.add_(inverse.square_(), alpha=h * h)
+    return total, slope
+
+
+def pull(slope, p, q):
+    products = slope @ torch.cat([q, torch.ones(len(q), 1)], 1)
+    return products[:, :-1] - products[:, -1:] * p
+
+
 class ClosedFormMmd(torch.autograd.Function):
-    """MMD² of the stacked rows with the gradient in closed form (as innfer computes it)."""
+    """MMD² of rows a against constant rows b, block by block, with the gradient in a in closed
+    form (as innfer computes it)."""
 
     @staticmethod
-    def forward(ctx, rows, n):
-        w = torch.cat([torch.full((n,), 1 / n), torch.full((len(rows) - n,), -1 / (len(rows) - n))])
-        norms = (rows * rows).sum(1, keepdim=True)
-        squared = (norms + norms.T - 2 * rows @ rows.T).clamp_min(0)
-        kernel, slope = torch.zeros_like(squared), torch.zeros_like(squared)
-        for h in WIDTHS:
-            inverse = (squared + h * h).reciprocal_()
-            kernel.add_(inverse, alpha=h * h)
-            slope.add_(inverse.square_(), alpha=h * h)
-        products = slope @ torch.cat([rows * w[:, None], w[:, None]], 1)
-        ctx.save_for_backward(4 * w[:, None] * (products[:, :-1] - products[:, -1:] * rows))
-        return kernel.mv(w).dot(w)
+    def forward(ctx, a, b):
+        n, m = len(a), len(b)
+        within_a, slope_a = kernel(a, a, True)
+        within_b, _ = kernel(b, b, False)
+        across, slope_ab = kernel(a, b, True)
+        ctx.save_for_backward(4 / n**2 * pull(slope_a, a, a) - 4 / (n * m) * pull(slope_ab, a, b))
+        return within_a.mean() + within_b.mean() - 2 * across.mean()
 
     @staticmethod
     def backward(ctx, grad):
@@ -103,7 +117,7 @@ class ClosedFormMmd(torch.autograd.Function):
 
 
 def closed_form_mmd(a, b):
-    return ClosedFormMmd.apply(torch.cat([a, b]), len(a))
+    return ClosedFormMmd.apply(a, b.detach())
 
 
 def inn_step(inn, opt, x, y, same_algorithm):
