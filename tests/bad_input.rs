@@ -120,6 +120,9 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--adam-betas", "0.9"], &["--adam-betas", "two numbers"]);
     fails(&["train", "--adam-betas", "0.9,1.5", "--steps", "1"], &["--adam-betas must both be at least 0 and below 1"]);
     fails(&["train", "--weight-decay=-1", "--steps", "1"], &["--weight-decay must be a finite number of at least 0"]);
+    fails(&["train", "--grad-clip=-1", "--steps", "1"], &["--grad-clip must be a finite number of at least 0"]);
+    fails(&["train", "--grad-clamp", "0", "--steps", "1"], &["--grad-clamp must be a positive number"]);
+    fails(&["train", "--init-scale", "nan", "--steps", "1"], &["--init-scale must be a positive number"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["GB of CSV", "lower --n"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--out", "/nonexistent/post.csv"], &["/nonexistent", "no such folder"]);
     fails(&["abc", "--y", "1,0", "--draws", "10", "--out", "/nonexistent/abc.csv"], &["/nonexistent", "no such folder"]);

@@ -89,7 +89,7 @@ fn training_rate(model: &Model, objective: &dyn Objective, batch: i64, steps: us
         let mut values = Tensor::zeros([1], (Kind::Float, device));
         for step in 0..steps as i64 {
             let (x, y) = (x.narrow(0, step * batch, batch), y.narrow(0, step * batch, batch));
-            (values, _) = optimisation_step(&mut optimiser, model, objective, &x, &y, 0.5, Update { lr: 1e-4, clip: 10.0 });
+            (values, _) = optimisation_step(&mut optimiser, model, objective, &x, &y, 0.5, Update { lr: 1e-4, clip: 10.0, clamp: None });
         }
         Ok((steps as f64, values))
     })

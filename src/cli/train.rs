@@ -233,6 +233,17 @@ pub struct Knobs {
     /// Adam's L2 weight decay [default: 1e-5].
     #[arg(long, value_name = "DECAY")]
     pub weight_decay: Option<f64>,
+    /// Clip the joint norm of the gradients to this (0: no norm clip) [default: 10].
+    #[arg(long, value_name = "NORM")]
+    pub grad_clip: Option<f64>,
+    /// Also clamp every gradient entry to ±this, before the norm clip (the official mixture code:
+    /// 15, with --grad-clip 0).
+    #[arg(long, value_name = "BOUND")]
+    pub grad_clamp: Option<f64>,
+    /// Initialise every parameter as this scale times N(0, 1) (the official mixture code: 0.05)
+    /// instead of coupling blocks that start as the identity.
+    #[arg(long, value_name = "SCALE")]
+    pub init_scale: Option<f64>,
     /// Soft clamp of the coupling scales.
     #[arg(long)]
     pub clamp: Option<f64>,
@@ -320,6 +331,9 @@ impl Knobs {
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);
         set(&mut config.weight_decay, self.weight_decay);
+        set(&mut config.grad_clip, self.grad_clip);
+        config.grad_clamp = self.grad_clamp.or(config.grad_clamp);
+        config.init_scale = self.init_scale.or(config.init_scale);
         config.adam_betas = self.adam_betas.unwrap_or(config.adam_betas);
         set(&mut config.block.clamp, self.clamp);
         if let Some(set) = self.losses {

@@ -227,6 +227,17 @@ impl Model {
         Ok(Model { spec, network, summary, vars })
     }
 
+    /// Draws every trainable parameter again as `scale`·N(0, 1), from libtorch's generator (the
+    /// official mixture code's initialisation; the blocks then no longer start as the identity).
+    pub fn reinitialise(&self, scale: f64) {
+        tch::no_grad(|| {
+            for mut parameter in self.vars.trainable_variables() {
+                let fresh = parameter.randn_like() * scale;
+                parameter.copy_(&fresh);
+            }
+        });
+    }
+
     /// The device the weights live on.
     pub fn device(&self) -> Device {
         self.vars.device()

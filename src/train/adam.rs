@@ -150,12 +150,18 @@ impl FlatAdam {
         let _ = self.gradients.zero_();
     }
 
-    /// Scales the gradients so that their joint norm is at most `max`, without reading anything back
-    /// to the host (a GPU keeps running); returns the norm before clipping.
-    pub fn clip_gradients(&mut self, max: f64) -> Tensor {
+    /// Clamps every gradient entry to ±`clamp` (if given), then scales the gradients so that their
+    /// joint norm is at most `max` (0: no limit), without reading anything back to the host (a GPU
+    /// keeps running); returns the norm before the norm clip.
+    pub fn clip_gradients(&mut self, max: f64, clamp: Option<f64>) -> Tensor {
+        if let Some(bound) = clamp {
+            let _ = self.gradients.clamp_(-bound, bound);
+        }
         let norm = self.gradients.norm();
-        let scale = (max / (&norm + 1e-6)).clamp_max(1.0);
-        let _ = self.gradients.g_mul_(&scale);
+        if max > 0.0 {
+            let scale = (max / (&norm + 1e-6)).clamp_max(1.0);
+            let _ = self.gradients.g_mul_(&scale);
+        }
         norm
     }
 
@@ -301,9 +307,22 @@ mod tests {
         let (store, net, mut adam) = network();
         adam.zero_grad();
         (loss(&net, &batch()) * 1e4).backward();
-        let norm = adam.clip_gradients(0.5).double_value(&[]);
+        let norm = adam.clip_gradients(0.5, None).double_value(&[]);
         assert!(norm > 0.5);
         let after = joined(&store, Tensor::grad).norm().double_value(&[]);
         assert!((after - 0.5).abs() < 1e-4, "norm after clipping {after}");
+    }
+
+    #[test]
+    fn clamping_bounds_each_entry_and_no_norm_clip_keeps_the_rest() {
+        let (store, net, mut adam) = network();
+        adam.zero_grad();
+        (loss(&net, &batch()) * 1e4).backward();
+        let before = joined(&store, Tensor::grad);
+        let bound = before.abs().max().double_value(&[]) / 2.0;
+        adam.clip_gradients(0.0, Some(bound));
+        let after = joined(&store, Tensor::grad);
+        assert!(after.equal(&before.clamp(-bound, bound)), "each entry clamped, nothing scaled");
+        assert!(before.abs().lt(bound).any().int64_value(&[]) == 1, "some entries were inside the bound");
     }
 }

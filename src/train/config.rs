@@ -137,8 +137,16 @@ pub struct TrainConfig {
     /// Adam's decays of its running means of gradients and of squared gradients.
     #[serde(default = "default_adam_betas")]
     pub adam_betas: (f64, f64),
-    /// Gradient norm clip.
+    /// Gradient norm clip (0: none).
     pub grad_clip: f64,
+    /// Elementwise clamp of every gradient entry to ±this, before the norm clip (the official
+    /// mixture code clamps to 15 and clips no norm).
+    #[serde(default)]
+    pub grad_clamp: Option<f64>,
+    /// Initialise every parameter as this scale times N(0, 1) (the official mixture code: 0.05)
+    /// instead of coupling blocks that start as the identity.
+    #[serde(default)]
+    pub init_scale: Option<f64>,
     /// Size of the generated training set.
     pub samples: i64,
     /// Draw fresh samples every step instead of a fixed training set.
@@ -285,6 +293,8 @@ impl TrainConfig {
             weight_decay: 1e-5,
             adam_betas: default_adam_betas(),
             grad_clip: 10.0,
+            grad_clamp: None,
+            init_scale: None,
             samples: 1_000_000,
             fresh: false,
             simulations: None,
@@ -423,6 +433,15 @@ impl TrainConfig {
         let (beta1, beta2) = self.adam_betas;
         if !((0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2)) {
             return Err(Error::invalid(format!("--adam-betas must both be at least 0 and below 1, not {beta1},{beta2}")));
+        }
+        if !(self.grad_clip >= 0.0 && self.grad_clip.is_finite()) {
+            return Err(Error::invalid(format!("--grad-clip must be a finite number of at least 0 (0: none), not {}", self.grad_clip)));
+        }
+        if let Some(bound) = self.grad_clamp {
+            positive("grad-clamp", bound)?;
+        }
+        if let Some(scale) = self.init_scale {
+            positive("init-scale", scale)?;
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(Error::invalid(format!("--weight-decay must be a finite number of at least 0, not {}", self.weight_decay)));

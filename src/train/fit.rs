@@ -420,7 +420,15 @@ impl<'a> Trainer<'a> {
         let (x, y) = self.batches.batch(self.model, self.config, self.summary.steps, self.per_epoch)?;
         let what = format!("a training step on a batch of {} rows", self.config.batch);
         let (values, gradient_norm) = guard(&what, "--batch", || {
-            Ok(optimisation_step(&mut self.optimiser, self.model, self.objective, &x, &y, done, Update { lr, clip: self.config.grad_clip }))
+            Ok(optimisation_step(
+                &mut self.optimiser,
+                self.model,
+                self.objective,
+                &x,
+                &y,
+                done,
+                Update { lr, clip: self.config.grad_clip, clamp: self.config.grad_clamp },
+            ))
         })?;
         self.since.gradient_norms += gradient_norm;
         self.since.sums += values.to_kind(Kind::Float);
@@ -434,8 +442,10 @@ impl<'a> Trainer<'a> {
 pub struct Update {
     /// Learning rate.
     pub lr: f64,
-    /// Largest norm of the joint gradient (clipped to it).
+    /// Largest norm of the joint gradient (clipped to it; 0: no limit).
     pub clip: f64,
+    /// Largest size of one gradient entry (clamped to it), if any.
+    pub clamp: Option<f64>,
 }
 
 /// One optimiser step on the batch (`x`, `y`), `progress` through training: gradients of every loss
@@ -452,7 +462,7 @@ pub fn optimisation_step(
 ) -> (Tensor, Tensor) {
     optimiser.zero_grad();
     let values = objective.backward(model, x, y, progress);
-    let gradient_norm = optimiser.clip_gradients(update.clip);
+    let gradient_norm = optimiser.clip_gradients(update.clip, update.clamp);
     optimiser.step(update.lr);
     (values, gradient_norm)
 }

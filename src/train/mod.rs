@@ -110,7 +110,11 @@ pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) ->
         spec.x_regression = Some(LinearRegression::fit(&spec.x_scale.apply(x), &spec.y_scale.apply(y))?);
     }
     reseed(seed, Stream::Init, 0);
-    Model::new(spec, device)
+    let model = Model::new(spec, device)?;
+    if let Some(scale) = config.init_scale {
+        model.reinitialise(scale);
+    }
+    Ok(model)
 }
 
 /// Where training output goes and how it is observed.
