@@ -320,7 +320,7 @@ mod tests {
         (loss(&net, &batch()) * 1e4).backward();
         let before = joined(&store, Tensor::grad);
         let bound = before.abs().max().double_value(&[]) / 2.0;
-        adam.clip_gradients(0.0, Some(bound));
+        let _ = adam.clip_gradients(0.0, Some(bound));
         let after = joined(&store, Tensor::grad);
         assert!(after.equal(&before.clamp(-bound, bound)), "each entry clamped, nothing scaled");
         assert!(before.abs().lt(bound).any().int64_value(&[]) == 1, "some entries were inside the bound");

@@ -379,13 +379,7 @@ impl TrainConfig {
 
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
-        let positive = |name: &str, value: f64| {
-            if value.is_finite() && value > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::invalid(format!("--{name} must be a positive number, not {value}")))
-            }
-        };
+        let positive = positive_number;
         positive("batch", self.batch as f64)?;
         positive("lr", self.lr)?;
         positive("samples", self.samples as f64)?;
@@ -430,22 +424,7 @@ impl TrainConfig {
         if self.fresh && self.simulations.is_some() {
             return Err(Error::invalid("--fresh and --simulations exclude each other"));
         }
-        let (beta1, beta2) = self.adam_betas;
-        if !((0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2)) {
-            return Err(Error::invalid(format!("--adam-betas must both be at least 0 and below 1, not {beta1},{beta2}")));
-        }
-        if !(self.grad_clip >= 0.0 && self.grad_clip.is_finite()) {
-            return Err(Error::invalid(format!("--grad-clip must be a finite number of at least 0 (0: none), not {}", self.grad_clip)));
-        }
-        if let Some(bound) = self.grad_clamp {
-            positive("grad-clamp", bound)?;
-        }
-        if let Some(scale) = self.init_scale {
-            positive("init-scale", scale)?;
-        }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return Err(Error::invalid(format!("--weight-decay must be a finite number of at least 0, not {}", self.weight_decay)));
-        }
+        self.validate_optimiser()?;
         if !(0.0..1.0).contains(&self.validation) {
             return Err(Error::invalid(format!("--val must be at least 0 and below 1, not {}", self.validation)));
         }
@@ -465,5 +444,35 @@ impl TrainConfig {
             return Err(Error::invalid(format!("the training set ({rows} samples) is smaller than one batch ({})", self.batch)));
         }
         Ok(())
+    }
+
+    /// Checks Adam's and the gradients' settings.
+    fn validate_optimiser(&self) -> Result<()> {
+        let (beta1, beta2) = self.adam_betas;
+        if !((0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2)) {
+            return Err(Error::invalid(format!("--adam-betas must both be at least 0 and below 1, not {beta1},{beta2}")));
+        }
+        if !(self.grad_clip >= 0.0 && self.grad_clip.is_finite()) {
+            return Err(Error::invalid(format!("--grad-clip must be a finite number of at least 0 (0: none), not {}", self.grad_clip)));
+        }
+        if let Some(bound) = self.grad_clamp {
+            positive_number("grad-clamp", bound)?;
+        }
+        if let Some(scale) = self.init_scale {
+            positive_number("init-scale", scale)?;
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(Error::invalid(format!("--weight-decay must be a finite number of at least 0, not {}", self.weight_decay)));
+        }
+        Ok(())
+    }
+}
+
+/// Fails unless `value` (of the option `--name`) is a finite number above zero.
+fn positive_number(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("--{name} must be a positive number, not {value}")))
     }
 }
