@@ -49,8 +49,13 @@ fn likelihood_steps_lower_the_loss_on_a_fixed_batch() {
 /// A small INN of `blocks` blocks for kinematics and the paper's losses with y and padding noise `noise`.
 fn kinematics_inn(blocks: usize, noise: f64) -> (Model, Bidirectional) {
     let spec = ModelSpec::inn(Dims::new(4, 2, 2, 6).unwrap(), blocks, small_block(CouplingKind::Glow), 1);
-    let objective =
-        Bidirectional { weights: weights(), y_noise: noise, pad_noise: noise, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let objective = Bidirectional {
+        weights: weights(),
+        y_noise: noise,
+        pad_noise: noise,
+        noise_anneal: 1.0,
+        kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec(),
+    };
     (Model::new(spec, Device::Cpu).unwrap(), objective)
 }
 
@@ -78,8 +83,13 @@ fn the_paper_losses_train_a_network_without_padding_outputs() {
     let (x, y) = mixture.sample_joint(256, Device::Cpu).unwrap();
     let spec = ModelSpec::inn(Dims::new(2, 8, 2, 10).unwrap(), 2, small_block(CouplingKind::Glow), 1);
     let model = Model::new(spec, Device::Cpu).unwrap();
-    let objective =
-        Bidirectional { weights: weights(), y_noise: 0.1, pad_noise: 0.05, kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec() };
+    let objective = Bidirectional {
+        weights: weights(),
+        y_noise: 0.1,
+        pad_noise: 0.05,
+        noise_anneal: 1.0,
+        kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec(),
+    };
     let (first, last) = steps_on_a_batch(&model, &objective, &x, &y, 20);
     assert!(first.iter().chain(&last).all(|v| v.is_finite()), "{first:?} → {last:?}");
     assert!(last[0] < first[0], "l_y {} → {}", first[0], last[0]);

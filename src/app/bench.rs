@@ -163,6 +163,7 @@ pub fn run(device: Device, repeats: usize, on_progress: &mut dyn FnMut(&str)) ->
         weights: LossWeights { y: 30.0, ..LossWeights::PAPER },
         y_noise: 0.01,
         pad_noise: 0.01,
+        noise_anneal: 1.0,
         kernel_widths: innfer::loss::TRAINING_WIDTHS.to_vec(),
     };
     let steps = training_rate(&inn, &objective, batch, 20, repeats)?;

@@ -101,14 +101,19 @@ fn run_c2st(args: &EvalArgs, loaded: &checkpoint::Checkpoint, device: Device) ->
     Ok(())
 }
 
-/// Default targets: y of draws from the joint (kinematics), or one per colour (gmm).
-fn default_targets(problem: &dyn Problem, count: i64, device: Device) -> innfer::Result<Tensor> {
+/// Default targets: y of draws from the joint (kinematics), or one per colour (gmm). The draws come
+/// from the generator seeded afresh with `seed`, so every model is measured on the same targets (the
+/// y of `innfer generate --n COUNT --seed SEED`), whatever building it drew before.
+fn default_targets(problem: &dyn Problem, count: i64, seed: u64, device: Device) -> innfer::Result<Tensor> {
     let info = problem.info();
     Ok(match info.options.get("labels").map(|labels| labels.parse::<innfer::problem::gmm::LabelMap>()) {
         Some(Ok(labels)) => {
             Tensor::arange(labels.used_colours(), (Kind::Int64, device)).one_hot(info.y_names.len() as i64).to_kind(Kind::Float)
         }
-        _ => problem.sample_joint(count, device)?.1,
+        _ => {
+            tch::manual_seed(seed as i64);
+            problem.sample_joint(count, device)?.1
+        }
     })
 }
 
@@ -135,7 +140,7 @@ pub fn run(args: EvalArgs, context: Context) -> Result<()> {
     let targets = if args.observations.given() {
         args.observations.read(&info.y_names, context.device)?
     } else {
-        default_targets(problem.as_ref(), args.targets, context.device)?
+        default_targets(problem.as_ref(), args.targets, context.seed, context.device)?
     };
     let reference = match &args.reference {
         Some(path) => Some(read_reference(path, &info.x_names, targets.size()[0], context.device)?),

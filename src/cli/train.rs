@@ -281,6 +281,10 @@ pub struct Knobs {
     /// Noise in the INN's padding columns during training.
     #[arg(long)]
     pub pad_noise: Option<f64>,
+    /// INN: start the y and padding noises this many times wider and shrink them geometrically to
+    /// their values over the first half of training [default: 1, constant].
+    #[arg(long, value_name = "FACTOR")]
+    pub noise_anneal: Option<f64>,
     /// Time between checkpoints during training, e.g. 2m.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub checkpoint_every: Option<Duration>,
@@ -346,6 +350,7 @@ impl Knobs {
         set(&mut config.losses.likelihood, self.w_ml);
         set(&mut config.y_noise, self.y_noise);
         set(&mut config.pad_noise, self.pad_noise);
+        set(&mut config.noise_anneal, self.noise_anneal);
         if let Some(widths) = &self.kernel_widths {
             config.kernel_widths = widths.clone();
         }

@@ -18,8 +18,16 @@ pub struct Bidirectional {
     pub y_noise: f64,
     /// Noise in padding columns, and the width of the padding outputs' density in L_ml.
     pub pad_noise: f64,
+    /// The noises start this many times wider and shrink to their values by half-way (1: constant).
+    pub noise_anneal: f64,
     /// Widths of the MMD kernels.
     pub kernel_widths: Vec<f64>,
+}
+
+/// The factor on the noises at `progress` through training: `anneal` at the start, shrinking
+/// geometrically to 1 by half-way.
+pub fn noise_factor(anneal: f64, progress: f64) -> f64 {
+    anneal.powf(1.0 - (2.0 * progress).clamp(0.0, 1.0))
 }
 
 /// The factor on L_x at `progress` through training: 2·0.002^(1−progress), capped at 1, as in the
@@ -34,10 +42,11 @@ impl Objective for Bidirectional {
     }
 
     fn backward(&self, model: &Model, x: &Tensor, y: &Tensor, progress: f64) -> Tensor {
-        let noisy_y = y + Tensor::randn(y.size(), (y.kind(), y.device())) * self.y_noise;
-        let forward = self.forward_terms(model, x, &noisy_y);
+        let this = self.with_noises_at(progress);
+        let noisy_y = y + Tensor::randn(y.size(), (y.kind(), y.device())) * this.y_noise;
+        let forward = this.forward_terms(model, x, &noisy_y);
         backward_if_weighted(&forward.l_y + &forward.l_z + &forward.l_ml);
-        let (l_x, l_rec) = self.inverse_terms(model, x, &noisy_y, &forward, inverse_ramp(progress));
+        let (l_x, l_rec) = this.inverse_terms(model, x, &noisy_y, &forward, inverse_ramp(progress));
         backward_if_weighted(&l_x + &l_rec);
         Tensor::stack(&[forward.l_y, forward.l_z, l_x, l_rec, forward.l_ml], 0).detach()
     }
@@ -83,6 +92,12 @@ struct ForwardTerms {
 }
 
 impl Bidirectional {
+    /// The objective with the noises of `progress` through training.
+    fn with_noises_at(&self, progress: f64) -> Bidirectional {
+        let factor = noise_factor(self.noise_anneal, progress);
+        Bidirectional { y_noise: self.y_noise * factor, pad_noise: self.pad_noise * factor, ..self.clone() }
+    }
+
     /// Forward: x → [z, pad, y]; L_y (with the padding pushed to zero), L_z and L_ml.
     fn forward_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor) -> ForwardTerms {
         let dims = model.spec.dims;
@@ -154,5 +169,14 @@ mod tests {
         assert!(inverse_ramp(0.5) > inverse_ramp(0.25));
         assert_eq!(inverse_ramp(0.95), 1.0);
         assert_eq!(inverse_ramp(1.0), 1.0);
+    }
+
+    #[test]
+    fn noises_shrink_geometrically_to_their_values_by_half_way() {
+        assert!((noise_factor(4.0, 0.0) - 4.0).abs() < 1e-12);
+        assert!((noise_factor(4.0, 0.25) - 2.0).abs() < 1e-12);
+        assert_eq!(noise_factor(4.0, 0.5), 1.0);
+        assert_eq!(noise_factor(4.0, 0.9), 1.0);
+        assert_eq!(noise_factor(1.0, 0.1), 1.0);
     }
 }

@@ -41,6 +41,7 @@ pub fn objective_for(config: &TrainConfig) -> Box<dyn Objective> {
             weights: config.losses,
             y_noise: config.y_noise,
             pad_noise: config.pad_noise,
+            noise_anneal: config.noise_anneal,
             kernel_widths: config.kernel_widths.clone(),
         }),
         ModelKind::Cinn => Box::new(MaximumLikelihood { y_noise: config.y_noise }),
