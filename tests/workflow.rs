@@ -175,6 +175,33 @@ fn eval_writes_its_reports() {
     assert!(run.join("eval.md").is_file());
 }
 
+/// `eval`'s default targets are the y of `innfer generate` with the same seed, whatever the shape of
+/// the model (building one draws its initial weights from the same generator).
+#[test]
+fn eval_draws_the_same_targets_for_every_model() {
+    let folder = tempfile::tempdir().unwrap();
+    let pairs = folder.path().join("pairs.csv");
+    innfer().args(["generate", "--n", "3", "--out"]).arg(&pairs).assert().success();
+    let expected: Vec<Vec<f64>> =
+        csv_lines(&pairs)[1..].iter().map(|line| line.split(',').skip(4).map(|value| value.parse().unwrap()).collect()).collect();
+    for model in ["inn", "cinn"] {
+        let run = folder.path().join(model);
+        train(&run, "kinematics", model);
+        innfer().args(["eval", "--run"]).arg(&run).args(["--targets", "3", "--abc-draws", "1e4"]).assert().success();
+        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
+        let targets: Vec<Vec<f64>> = report["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|target| target["y"].as_array().unwrap().iter().map(|value| value.as_f64().unwrap()).collect())
+            .collect();
+        assert_eq!(targets.len(), 3);
+        for (target, pair) in targets.iter().zip(&expected) {
+            assert!(target.iter().zip(pair).all(|(a, b)| (a - b).abs() < 1e-6), "{model}: target {target:?}, generated {pair:?}");
+        }
+    }
+}
+
 #[test]
 fn paper_preset_trains() {
     let folder = tempfile::tempdir().unwrap();
