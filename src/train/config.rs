@@ -426,6 +426,9 @@ impl TrainConfig {
         if self.model == ModelKind::Inn && likelihood > 0.0 && (self.y_noise == 0.0 || self.pad_noise == 0.0) {
             return Err(Error::invalid("--w-ml needs a --y-noise and a --pad-noise above 0 (they are the widths of its output densities)"));
         }
+        if self.noise_anneal != 1.0 && self.model != ModelKind::Inn {
+            return Err(Error::invalid("--noise-anneal is for the paper's INN (--model inn)"));
+        }
         if self.regression && self.model != ModelKind::Cinn {
             return Err(Error::invalid("--regression is for the cINN (--model cinn)"));
         }
