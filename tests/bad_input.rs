@@ -125,6 +125,9 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--init-scale", "nan", "--steps", "1"], &["--init-scale must be a positive number"]);
     fails(&["train", "--noise-anneal", "0.5", "--steps", "1"], &["--noise-anneal must be a number of at least 1, not 0.5"]);
     fails(&["train", "--model", "cinn", "--noise-anneal", "2", "--steps", "1"], &["--noise-anneal is for the paper's INN"]);
+    fails(&["train", "--bins", "12", "--steps", "1"], &["--bins is for spline couplings (--coupling spline)"]);
+    fails(&["train", "--coupling", "spline", "--bins", "1", "--steps", "1"], &["--bins", "1 is not in 2..=64"]);
+    fails(&["train", "--coupling", "splines", "--steps", "1"], &["unknown coupling 'splines'", "expected affine or glow or spline"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["GB of CSV", "lower --n"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--out", "/nonexistent/post.csv"], &["/nonexistent", "no such folder"]);
     fails(&["abc", "--y", "1,0", "--draws", "10", "--out", "/nonexistent/abc.csv"], &["/nonexistent", "no such folder"]);

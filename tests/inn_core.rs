@@ -21,7 +21,7 @@ fn inverse_of_forward_is_identity() {
     let _serial = serial();
     few_threads();
     tch::manual_seed(1);
-    for coupling in [CouplingKind::Affine, CouplingKind::Glow] {
+    for coupling in [CouplingKind::Affine, CouplingKind::Glow, CouplingKind::Spline] {
         for width in [2, 4, 6, 16] {
             for conditional in [false, true] {
                 let model = if conditional { cinn(width, coupling) } else { inn(width, coupling, 3) };
@@ -60,7 +60,7 @@ fn log_determinant_matches_autograd() {
     let _serial = serial();
     few_threads();
     tch::manual_seed(2);
-    for coupling in [CouplingKind::Affine, CouplingKind::Glow] {
+    for coupling in [CouplingKind::Affine, CouplingKind::Glow, CouplingKind::Spline] {
         for width in [4, 6] {
             for conditional in [false, true] {
                 let mut model = if conditional { cinn(width, coupling) } else { inn(width, coupling, 5) };
@@ -77,7 +77,10 @@ fn log_determinant_matches_autograd() {
                     largest = largest.max(expected.abs());
                     let (_, inverse_log_det) = model.network.inverse(&v, condition.as_ref());
                     let sum = inverse_log_det.double_value(&[0]) + got;
-                    assert!(sum.abs() < 1e-9, "log|det J⁻¹| must be −log|det J| ({sum})");
+                    // The spline's inverse solves a quadratic per value, badly conditioned for the
+                    // extreme bins of random weights: there only to about 1e-5.
+                    let tolerance = if coupling == CouplingKind::Spline { 1e-4 } else { 1e-9 };
+                    assert!(sum.abs() < tolerance, "log|det J⁻¹| must be −log|det J| ({sum})");
                 }
                 assert!(largest > 1e-2, "{coupling:?} {width}: the Jacobian must not be volume-preserving ({largest})");
             }

@@ -73,8 +73,9 @@ fn two_moons_from_a_thousand_simulations() {
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["training"]["settings"]["simulations"], 1000);
     assert_eq!(manifest["training"]["settings"]["batch"], 25);
-    assert_eq!(manifest["training"]["settings"]["blocks"], 10);
+    assert_eq!(manifest["training"]["settings"]["blocks"], 5);
     assert_eq!(manifest["training"]["settings"]["weight_average"], 0.999);
+    assert_eq!(manifest["training"]["settings"]["block"]["coupling"], "spline");
     assert_eq!(manifest["model"]["x_bounds"]["columns"], serde_json::json!([[-1.0, 1.0], [-1.0, 1.0]]), "the prior's box");
     assert!(manifest["model"]["x_regression"].is_object(), "the regression is on with --simulations");
     assert!(manifest["training"]["best_validation"]["step"].as_u64().is_some());

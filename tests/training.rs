@@ -208,7 +208,7 @@ fn train_into(dir: &std::path::Path, kind: ModelKind, stop_after: Option<u64>) -
     if kind == ModelKind::Cinn {
         // 1500 simulations, on the tiny network and schedule above.
         let tiny = config.clone();
-        config.use_simulations(1500);
+        config.use_simulations(1500, None);
         (config.blocks, config.block, config.batch, config.stop) = (tiny.blocks, tiny.block, tiny.batch, tiny.stop);
         (config.weight_average, config.patience) = (tiny.weight_average, None);
     }

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::io::observations::read_observations;
 use innfer::model::checkpoint::TrainingSummary;
-use innfer::model::{Activation, CouplingKind, ModelKind, SummaryKind};
+use innfer::model::{Activation, CouplingKind, ModelKind, SummaryKind, MAX_BINS};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
 use innfer::train::sequential::{Sequential, DEFAULT_EPSILON};
@@ -191,9 +191,14 @@ pub struct Knobs {
     /// Hidden layers per subnet.
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..))]
     pub layers: Option<u32>,
-    /// Coupling form: glow (both halves per block, the paper's code) or affine (one half).
+    /// Coupling form: glow (both halves per block, affine maps: the paper's code), affine (one half)
+    /// or spline (both halves, a monotone rational-quadratic spline per value on [-5, 5] in place
+    /// of the affine map: neural spline flows, which bend densities more per block).
     #[arg(long)]
     pub coupling: Option<CouplingKind>,
+    /// Bins of each spline, with --coupling spline [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(i64).range(2..=MAX_BINS))]
+    pub bins: Option<i64>,
     /// cINN: keep posterior samples inside the box of the problem's prior (the sbibm tasks' uniform
     /// priors), drawing again for those outside, as sbi does: true or false [default: true].
     #[arg(long, value_name = "BOOL")]
@@ -315,7 +320,7 @@ impl Knobs {
         config.samples = self.samples.unwrap_or(config.samples);
         config.fresh |= self.fresh;
         if let Some(simulations) = self.simulations {
-            config.use_simulations(simulations);
+            config.use_simulations(simulations, self.coupling);
         }
         set(&mut config.validation, self.val);
         config.patience = self.patience.or(config.patience);
@@ -324,6 +329,7 @@ impl Knobs {
         config.block.hidden = self.hidden.unwrap_or(config.block.hidden);
         config.block.layers = self.layers.map_or(config.block.layers, |l| l as usize);
         config.block.coupling = self.coupling.unwrap_or(config.block.coupling);
+        config.block.bins = self.bins.unwrap_or(config.block.bins);
         config.block.activation = self.activation.unwrap_or(config.block.activation);
         config.regression = self.regression.unwrap_or(config.regression);
         config.log_scale = self.log_scale.unwrap_or(config.log_scale);

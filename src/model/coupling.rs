@@ -1,4 +1,5 @@
-//! Affine coupling blocks (RealNVP form), one-sided or GLOW-style, with optional conditioning.
+//! Coupling blocks: affine (RealNVP form, one-sided or GLOW-style) or rational-quadratic spline,
+//! with optional conditioning.
 
 use std::f64::consts::FRAC_2_PI;
 use std::str::FromStr;
@@ -6,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+use super::spline::{parameters_per_value, rational_quadratic};
 use super::subnet::{Activation, Subnet};
 use crate::error::{parse_choice, Error, Result};
 
@@ -17,13 +19,16 @@ pub enum CouplingKind {
     Affine,
     /// The paper's code (GLOW form): both halves transformed, each by a subnet of the other.
     Glow,
+    /// GLOW form with a monotone rational-quadratic spline of `bins` bins per value in place of the
+    /// affine map (neural spline flows); it bends a density more per block.
+    Spline,
 }
 
 impl FromStr for CouplingKind {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        parse_choice(text, "coupling", &["affine", "glow"])
+        parse_choice(text, "coupling", &["affine", "glow", "spline"])
     }
 }
 
@@ -50,17 +55,65 @@ pub struct BlockConfig {
     pub activation: Activation,
     /// Soft clamp of the log-scale s: s ← clamp·(2/π)·atan(s/clamp).
     pub clamp: f64,
+    /// Bins of each spline (spline coupling only).
+    #[serde(default = "default_bins")]
+    pub bins: i64,
 }
 
-/// One affine coupling block over rows of width `dim`, conditioned on `condition` extra columns.
+/// The spline coupling's bins unless set otherwise.
+pub const DEFAULT_BINS: i64 = 8;
+/// The most bins a spline may have.
+pub const MAX_BINS: i64 = 64;
+
+fn default_bins() -> i64 {
+    DEFAULT_BINS
+}
+
+/// The elementwise map that a block applies to one half, given parameters computed from the other.
+#[derive(Debug, Clone, Copy)]
+enum ElementwiseMap {
+    /// v = u ⊙ exp(s) + t with a soft-clamped s.
+    Affine { clamp: f64 },
+    /// A rational-quadratic spline per value.
+    Spline { bins: i64 },
+}
+
+impl ElementwiseMap {
+    /// Subnet outputs per transformed value.
+    fn parameters_per_value(self) -> i64 {
+        match self {
+            ElementwiseMap::Affine { .. } => 2,
+            ElementwiseMap::Spline { bins } => parameters_per_value(bins),
+        }
+    }
+
+    /// Maps `values` with the map that `parameters` define (or inverts it); returns the result and
+    /// the elementwise log-derivative of the forward map.
+    fn apply(self, values: &Tensor, parameters: &Tensor, inverse: bool) -> (Tensor, Tensor) {
+        match self {
+            ElementwiseMap::Affine { clamp } => {
+                let width = parameters.size()[1] / 2;
+                let s = parameters.narrow(1, 0, width);
+                let t = parameters.narrow(1, width, width);
+                let s = (s / clamp).atan() * (clamp * FRAC_2_PI);
+                let mapped = if inverse { (values - t) * (-&s).exp() } else { values * s.exp() + t };
+                (mapped, s)
+            }
+            ElementwiseMap::Spline { bins } => rational_quadratic(values, parameters, bins, inverse),
+        }
+    }
+}
+
+/// One coupling block over rows of width `dim`, conditioned on `condition` extra columns.
 #[derive(Debug)]
 pub struct CouplingBlock {
     split: i64,
     dim: i64,
-    clamp: f64,
-    /// Computes (s, t) for the second half from the first half.
+    map: ElementwiseMap,
+    /// Computes the map's parameters for the second half from the first half.
     second_half: Subnet,
-    /// Computes (s, t) for the first half from the transformed second half (GLOW form only).
+    /// Computes the map's parameters for the first half from the transformed second half (GLOW and
+    /// spline forms).
     first_half: Option<Subnet>,
 }
 
@@ -69,25 +122,29 @@ impl CouplingBlock {
     pub fn new(path: &nn::Path, dim: i64, condition: i64, config: &BlockConfig) -> Self {
         let split = dim / 2;
         let rest = dim - split;
+        let map = match config.coupling {
+            CouplingKind::Spline => ElementwiseMap::Spline { bins: config.bins },
+            CouplingKind::Affine | CouplingKind::Glow => ElementwiseMap::Affine { clamp: config.clamp },
+        };
         let subnet = |name: &str, inputs: i64, outputs: i64| {
-            Subnet::new(&(path / name), inputs + condition, 2 * outputs, config.hidden, config.layers, config.activation)
+            let parameters = map.parameters_per_value() * outputs;
+            Subnet::new(&(path / name), inputs + condition, parameters, config.hidden, config.layers, config.activation)
         };
         let second_half = subnet("second", split, rest);
-        let first_half = (config.coupling == CouplingKind::Glow).then(|| subnet("first", rest, split));
-        CouplingBlock { split, dim, clamp: config.clamp, second_half, first_half }
+        let first_half = (config.coupling != CouplingKind::Affine).then(|| subnet("first", rest, split));
+        CouplingBlock { split, dim, map, second_half, first_half }
     }
 
     /// Maps u to v; returns v and log|det ∂v/∂u| per row.
     pub fn forward(&self, u: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
         let (u1, u2) = self.halves(u);
-        let (s2, t2) = self.scale_shift(&self.second_half, &u1, condition);
-        let v2 = &u2 * s2.exp() + t2;
-        let mut log_det = s2.sum_dim_intlist(1, false, s2.kind());
+        let (v2, log_derivative) = self.transform(&self.second_half, &u2, &u1, condition, false);
+        let mut log_det = row_sums(&log_derivative);
         let v1 = match &self.first_half {
             Some(subnet) => {
-                let (s1, t1) = self.scale_shift(subnet, &v2, condition);
-                log_det += s1.sum_dim_intlist(1, false, s1.kind());
-                &u1 * s1.exp() + t1
+                let (v1, log_derivative) = self.transform(subnet, &u1, &v2, condition, false);
+                log_det += row_sums(&log_derivative);
+                v1
             }
             None => u1,
         };
@@ -98,22 +155,21 @@ impl CouplingBlock {
     /// (sampling needs none, and skips its work).
     pub fn inverse(&self, v: &Tensor, condition: Option<&Tensor>, mut log_det: Option<&mut Tensor>) -> Tensor {
         let (v1, v2) = self.halves(v);
-        let mut subtract = |s: &Tensor| {
+        let mut subtract = |log_derivative: &Tensor| {
             if let Some(log_det) = log_det.as_deref_mut() {
-                *log_det -= s.sum_dim_intlist(1, false, s.kind());
+                *log_det -= row_sums(log_derivative);
             }
         };
         let u1 = match &self.first_half {
             Some(subnet) => {
-                let (s1, t1) = self.scale_shift(subnet, &v2, condition);
-                subtract(&s1);
-                (&v1 - t1) * (-s1).exp()
+                let (u1, log_derivative) = self.transform(subnet, &v1, &v2, condition, true);
+                subtract(&log_derivative);
+                u1
             }
             None => v1,
         };
-        let (s2, t2) = self.scale_shift(&self.second_half, &u1, condition);
-        subtract(&s2);
-        let u2 = (&v2 - t2) * (-s2).exp();
+        let (u2, log_derivative) = self.transform(&self.second_half, &v2, &u1, condition, true);
+        subtract(&log_derivative);
         Tensor::cat(&[u1, u2], 1)
     }
 
@@ -121,16 +177,17 @@ impl CouplingBlock {
         (rows.narrow(1, 0, self.split), rows.narrow(1, self.split, self.dim - self.split))
     }
 
-    /// The soft-clamped log-scale s and the shift t that `subnet` computes from `input` (and the condition).
-    fn scale_shift(&self, subnet: &Subnet, input: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
-        let output = match condition {
+    /// Maps (or inverts) `values` with the map whose parameters `subnet` computes from `input` (and
+    /// the condition); returns the result and the elementwise log-derivative of the forward map.
+    fn transform(&self, subnet: &Subnet, values: &Tensor, input: &Tensor, condition: Option<&Tensor>, inverse: bool) -> (Tensor, Tensor) {
+        let parameters = match condition {
             Some(condition) => subnet.forward(&Tensor::cat(&[input, condition], 1)),
             None => subnet.forward(input),
         };
-        let width = output.size()[1] / 2;
-        let s = output.narrow(1, 0, width);
-        let t = output.narrow(1, width, width);
-        let s = (s / self.clamp).atan() * (self.clamp * FRAC_2_PI);
-        (s, t)
+        self.map.apply(values, &parameters, inverse)
     }
+}
+
+fn row_sums(values: &Tensor) -> Tensor {
+    values.sum_dim_intlist(1, false, values.kind())
 }

@@ -7,6 +7,7 @@ pub mod dims;
 pub mod network;
 pub mod permutation;
 pub mod regression;
+pub mod spline;
 pub mod standardise;
 pub mod subnet;
 pub mod summary;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
 pub use bounds::Bounds;
-pub use coupling::{BlockConfig, CouplingKind};
+pub use coupling::{BlockConfig, CouplingKind, DEFAULT_BINS, MAX_BINS};
 pub use dims::Dims;
 pub use network::{InvertibleNetwork, NetworkSpec};
 pub use regression::LinearRegression;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Tensor};
 
-use super::coupling::{clamp_in_range, BlockConfig, CouplingBlock, MAX_CLAMP, MIN_CLAMP};
+use super::coupling::{clamp_in_range, BlockConfig, CouplingBlock, CouplingKind, MAX_BINS, MAX_CLAMP, MIN_CLAMP};
 use super::permutation::{inverse_of, random_permutations, Permutation};
 use crate::error::{Error, Result};
 
@@ -43,6 +43,9 @@ impl NetworkSpec {
         }
         if !clamp_in_range(self.block.clamp) {
             return fail(format!("clamp must be from {MIN_CLAMP} to {MAX_CLAMP}, not {}", self.block.clamp));
+        }
+        if self.block.coupling == CouplingKind::Spline && !(2..=MAX_BINS).contains(&self.block.bins) {
+            return fail(format!("a spline needs from 2 to {MAX_BINS} bins, not {}", self.block.bins));
         }
         if let Some(order) = self.permutations.iter().find(|order| order.len() as i64 != self.width) {
             return fail(format!("permutation of length {} in a network of width {}", order.len(), self.width));
