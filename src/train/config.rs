@@ -376,9 +376,8 @@ impl TrainConfig {
     /// (docs/experiments.md, "sbibm defaults" and "spline couplings"): batches of 50 (25 below
     /// 50 000, and five spline blocks for the cINN or ten affine ones for the INN; subnets of one
     /// layer of 64 below 5000), stopping when the held-out loss has not improved for 50 epochs (or
-    /// after [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN spline couplings, the regression and the
-    /// weight average.
-    /// `coupling` is the one the user chose, if any.
+    /// after [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the regression and the weight average.
+    /// `coupling` is the cINN's coupling if the user chose one (spline otherwise).
     pub fn use_simulations(&mut self, simulations: i64, coupling: Option<CouplingKind>) {
         self.simulations = Some(simulations);
         self.batch = 50;
