@@ -374,17 +374,22 @@ impl TrainConfig {
 
     /// Trains on exactly `simulations` simulations, with the settings measured best for such budgets
     /// (docs/experiments.md, "sbibm defaults" and "spline couplings"): batches of 50 (25 below
-    /// 50 000, and five spline blocks for the cINN or ten affine ones for the INN; subnets of one
-    /// layer of 64 below 5000), stopping when the held-out loss has not improved for 50 epochs (or
-    /// after [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the regression and the weight average.
-    /// `coupling` is the cINN's coupling if the user chose one (spline otherwise).
+    /// 50 000, and five spline blocks or ten affine ones; subnets of one layer of 64 below 5000),
+    /// stopping when the held-out loss has not improved for 50 epochs (or after
+    /// [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the regression and the weight average.
+    /// `coupling` is the user's choice of coupling, if any; without one the cINN takes splines and
+    /// the INN keeps its preset's.
     pub fn use_simulations(&mut self, simulations: i64, coupling: Option<CouplingKind>) {
         self.simulations = Some(simulations);
         self.batch = 50;
         self.patience = Some(50.0);
         self.stop = Stop { epochs: Some(SIMULATIONS_MAX_EPOCHS), ..Stop::default() };
+        self.block.coupling = match (coupling, self.model) {
+            (Some(chosen), _) => chosen,
+            (None, ModelKind::Cinn) => CouplingKind::Spline,
+            (None, ModelKind::Inn) => self.block.coupling,
+        };
         if self.model == ModelKind::Cinn {
-            self.block.coupling = coupling.unwrap_or(CouplingKind::Spline);
             self.regression = true;
             self.weight_average = Some(0.999);
         }
@@ -506,5 +511,24 @@ fn positive_number(name: &str, value: f64) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(format!("--{name} must be a positive number, not {value}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulation_budgets_size_the_network_by_the_chosen_coupling() {
+        for model in [ModelKind::Inn, ModelKind::Cinn] {
+            for (coupling, blocks) in [(CouplingKind::Spline, 5), (CouplingKind::Glow, 10)] {
+                let mut config = TrainConfig::preset("two_moons", model, Preset::Quick);
+                config.use_simulations(1000, Some(coupling));
+                assert_eq!((config.block.coupling, config.blocks), (coupling, blocks), "{model:?}");
+            }
+        }
+        let mut cinn = TrainConfig::preset("two_moons", ModelKind::Cinn, Preset::Quick);
+        cinn.use_simulations(1000, None);
+        assert_eq!((cinn.block.coupling, cinn.blocks), (CouplingKind::Spline, 5));
     }
 }
