@@ -125,6 +125,9 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--init-scale", "nan", "--steps", "1"], &["--init-scale must be a positive number"]);
     fails(&["train", "--noise-anneal", "0.5", "--steps", "1"], &["--noise-anneal must be a number of at least 1, not 0.5"]);
     fails(&["train", "--model", "cinn", "--noise-anneal", "2", "--steps", "1"], &["--noise-anneal is for the paper's INN"]);
+    for lr_end in ["0", "1.5", "nan"] {
+        fails(&["train", "--lr-end", lr_end, "--steps", "1"], &["--lr-end must be above 0 and at most 1"]);
+    }
     fails(&["train", "--bins", "12", "--steps", "1"], &["--bins is for spline couplings (--coupling spline)"]);
     fails(&["train", "--coupling", "spline", "--bins", "1", "--steps", "1"], &["--bins", "1 is not in 2..=64"]);
     fails(&["train", "--coupling", "splines", "--steps", "1"], &["unknown coupling 'splines'", "expected affine or glow or spline"]);

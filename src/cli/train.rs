@@ -232,6 +232,11 @@ pub struct Knobs {
     /// Initial learning rate (Adam).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// The learning rate at the end of training as a fraction of the initial one: it decays
+    /// exponentially from --lr to --lr times this (1: constant, as the official mixture code)
+    /// [default: 0.05].
+    #[arg(long, value_name = "FRACTION")]
+    pub lr_end: Option<f64>,
     /// Adam's decays of its running means of gradients and squared gradients [default: 0.9,0.999].
     #[arg(long, value_name = "B1,B2", value_parser = parse_two_numbers)]
     pub adam_betas: Option<(f64, f64)>,
@@ -340,6 +345,7 @@ impl Knobs {
         config.bounded = self.bounded.unwrap_or(config.bounded);
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);
+        set(&mut config.lr_end_factor, self.lr_end);
         set(&mut config.weight_decay, self.weight_decay);
         set(&mut config.grad_clip, self.grad_clip);
         config.grad_clamp = self.grad_clamp.or(config.grad_clamp);

@@ -410,6 +410,9 @@ impl TrainConfig {
         let positive = positive_number;
         positive("batch", self.batch as f64)?;
         positive("lr", self.lr)?;
+        if !(self.lr_end_factor > 0.0 && self.lr_end_factor <= 1.0) {
+            return Err(Error::invalid(format!("--lr-end must be above 0 and at most 1, not {}", self.lr_end_factor)));
+        }
         positive("samples", self.samples as f64)?;
         if !clamp_in_range(self.block.clamp) {
             return Err(Error::invalid(format!(
