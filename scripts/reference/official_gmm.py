@@ -24,7 +24,7 @@ sets of exact draws); innfer's mismatch takes rejection ABC's draws where these 
 JSON line.
 
 Usage: python scripts/reference/official_gmm.py [--labels some|all] [--steps 400] [--seed 42] [--threads 2]
-FrEIA 0.2 must be installed (scripts/bench-vs-freia.sh installs it into the cached environment).
+FrEIA 0.2 must be installed: `source scripts/env.sh && python -m pip install FrEIA==0.2`.
 """
 import argparse
 import json
