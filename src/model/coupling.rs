@@ -88,9 +88,8 @@ impl ElementwiseMap {
     }
 
     /// Maps `values` with the map that `parameters` define (or inverts it); returns the result and
-    /// the elementwise log-derivative of the forward map (the spline computes it only when
-    /// `with_log_derivative`; the affine map has it for free).
-    fn apply(self, values: &Tensor, parameters: &Tensor, inverse: bool, with_log_derivative: bool) -> (Tensor, Option<Tensor>) {
+    /// the elementwise log-derivative of the forward map.
+    fn apply(self, values: &Tensor, parameters: &Tensor, inverse: bool) -> (Tensor, Tensor) {
         match self {
             ElementwiseMap::Affine { clamp } => {
                 let width = parameters.size()[1] / 2;
@@ -98,9 +97,9 @@ impl ElementwiseMap {
                 let t = parameters.narrow(1, width, width);
                 let s = (s / clamp).atan() * (clamp * FRAC_2_PI);
                 let mapped = if inverse { (values - t) * (-&s).exp() } else { values * s.exp() + t };
-                (mapped, Some(s))
+                (mapped, s)
             }
-            ElementwiseMap::Spline { bins } => rational_quadratic(values, parameters, bins, inverse, with_log_derivative),
+            ElementwiseMap::Spline { bins } => rational_quadratic(values, parameters, bins, inverse),
         }
     }
 }
@@ -139,13 +138,16 @@ impl CouplingBlock {
     /// Maps u to v; returns v and log|det ∂v/∂u| per row.
     pub fn forward(&self, u: &Tensor, condition: Option<&Tensor>) -> (Tensor, Tensor) {
         let (u1, u2) = self.halves(u);
-        let (v2, second) = self.transform(&self.second_half, &u2, &u1, condition, false, true);
-        let (v1, first) = match &self.first_half {
-            Some(subnet) => self.transform(subnet, &u1, &v2, condition, false, true),
-            None => (u1, None),
+        let (v2, log_derivative) = self.transform(&self.second_half, &u2, &u1, condition, false);
+        let mut log_det = row_sums(&log_derivative);
+        let v1 = match &self.first_half {
+            Some(subnet) => {
+                let (v1, log_derivative) = self.transform(subnet, &u1, &v2, condition, false);
+                log_det += row_sums(&log_derivative);
+                v1
+            }
+            None => u1,
         };
-        let log_det = [first, second].iter().flatten().map(row_sums).reduce(|sum, part| sum + part);
-        let log_det = log_det.unwrap_or_else(|| Tensor::zeros([u.size()[0]], (u.kind(), u.device())));
         (Tensor::cat(&[v1, v2], 1), log_det)
     }
 
@@ -153,22 +155,21 @@ impl CouplingBlock {
     /// (sampling needs none, and skips its work).
     pub fn inverse(&self, v: &Tensor, condition: Option<&Tensor>, mut log_det: Option<&mut Tensor>) -> Tensor {
         let (v1, v2) = self.halves(v);
-        let wanted = log_det.is_some();
-        let mut subtract = |log_derivative: Option<Tensor>| {
-            if let (Some(log_det), Some(log_derivative)) = (log_det.as_deref_mut(), log_derivative) {
-                *log_det -= row_sums(&log_derivative);
+        let mut subtract = |log_derivative: &Tensor| {
+            if let Some(log_det) = log_det.as_deref_mut() {
+                *log_det -= row_sums(log_derivative);
             }
         };
         let u1 = match &self.first_half {
             Some(subnet) => {
-                let (u1, log_derivative) = self.transform(subnet, &v1, &v2, condition, true, wanted);
-                subtract(log_derivative);
+                let (u1, log_derivative) = self.transform(subnet, &v1, &v2, condition, true);
+                subtract(&log_derivative);
                 u1
             }
             None => v1,
         };
-        let (u2, log_derivative) = self.transform(&self.second_half, &v2, &u1, condition, true, wanted);
-        subtract(log_derivative);
+        let (u2, log_derivative) = self.transform(&self.second_half, &v2, &u1, condition, true);
+        subtract(&log_derivative);
         Tensor::cat(&[u1, u2], 1)
     }
 
@@ -177,22 +178,13 @@ impl CouplingBlock {
     }
 
     /// Maps (or inverts) `values` with the map whose parameters `subnet` computes from `input` (and
-    /// the condition); returns the result and the elementwise log-derivative of the forward map
-    /// (see [`ElementwiseMap::apply`]).
-    fn transform(
-        &self,
-        subnet: &Subnet,
-        values: &Tensor,
-        input: &Tensor,
-        condition: Option<&Tensor>,
-        inverse: bool,
-        with_log_derivative: bool,
-    ) -> (Tensor, Option<Tensor>) {
+    /// the condition); returns the result and the elementwise log-derivative of the forward map.
+    fn transform(&self, subnet: &Subnet, values: &Tensor, input: &Tensor, condition: Option<&Tensor>, inverse: bool) -> (Tensor, Tensor) {
         let parameters = match condition {
             Some(condition) => subnet.forward(&Tensor::cat(&[input, condition], 1)),
             None => subnet.forward(input),
         };
-        self.map.apply(values, &parameters, inverse, with_log_derivative)
+        self.map.apply(values, &parameters, inverse)
     }
 }
 
