@@ -55,12 +55,12 @@ def mixture(n, colours):
     return x, y
 
 
-def mmd(a, b, widths=KERNEL_WIDTHS):
+def mmd(a, b):
     """Biased MMD² with inverse multiquadric kernels, distances from one matrix product."""
     both = torch.cat([a, b])
     squares = (both * both).sum(1)
     distances = (squares[:, None] + squares[None, :] - 2.0 * both @ both.t()).clamp_min(0.0)
-    kernel = sum(h * h / (h * h + distances) for h in widths)
+    kernel = sum(h * h / (h * h + distances) for h in KERNEL_WIDTHS)
     n = a.shape[0]
     return kernel[:n, :n].mean() + kernel[n:, n:].mean() - 2.0 * kernel[:n, n:].mean()
 
