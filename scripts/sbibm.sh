@@ -19,6 +19,9 @@
 #   INNFER=path/to/innfer uses that binary instead of building one.
 #   Extra innfer options for training: TRAIN_ARGS="…" (default: none: training stops when the
 #   held-out loss has not improved for 50 epochs, or after 150 epochs)
+#   --candidates "A | B"       one round: train one run per set of options (after TRAIN_ARGS) on
+#                              the same simulations and keep the one with the lowest held-out loss
+#                              (RUN/candidates.csv lists each with its loss); as a variable: CANDIDATES
 # Finished runs (with their c2st.json) are kept and skipped when the script runs again.
 set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit "$1"; }
@@ -30,6 +33,7 @@ while (( $# )); do
         --jobs) JOBS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --observations) OBSERVATIONS="$2"; shift 2 ;;
+        --candidates) CANDIDATES="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         -*) echo "sbibm.sh: unknown option $1" >&2; usage 2 ;;
         *) break ;;
@@ -47,6 +51,11 @@ seeds="${SEEDS:-42}"
 rounds="${ROUNDS:-}"
 observations="${OBSERVATIONS:-1 2 3 4 5 6 7 8 9 10}"
 jobs="${JOBS:-1}"
+candidates="${CANDIDATES:-}"
+if [[ -n "$candidates" && -n "$rounds" ]]; then
+    echo "sbibm.sh: --candidates chooses among single-round runs; it does not combine with --rounds" >&2
+    exit 2
+fi
 threads=()
 if (( jobs > 1 )); then threads=(--threads 1); fi
 mkdir -p "$out"
@@ -59,14 +68,46 @@ unscored() {
     echo "$2: not scored ($(cat "$1/unscored.txt")); counted as 1.0" >&2
 }
 
+# train_single TASK BUDGET SEED RUN OPTIONS: trains RUN on the budget with TRAIN_ARGS and OPTIONS.
+train_single() {
+    # shellcheck disable=SC2086
+    "$innfer" "${threads[@]}" --seed "$3" train --problem "$1" --model cinn --simulations "$2" --out "$4" \
+        ${TRAIN_ARGS:-} $5 2>"$4.log"
+}
+
+# choose TASK BUDGET SEED RUN: one run per candidate (the same simulations and held-out rows: the
+# same seed), the one with the lowest held-out loss moved to RUN; RUN/candidates.csv lists them.
+choose() {
+    local options k=0 table="" best="" lowest=""
+    IFS='|' read -ra options <<<"$candidates"
+    for option in "${options[@]}"; do
+        k=$((k + 1))
+        local candidate="$4.candidate$k"
+        rm -rf "$candidate"
+        train_single "$1" "$2" "$3" "$candidate" "$option"
+        local loss
+        loss="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["training"]["best_validation"]["loss"])' \
+            "$candidate/manifest.json")"
+        table+="\"$(echo "$option" | xargs)\",$loss"$'\n'
+        if [[ -z "$best" ]] || python3 -c 'import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))' "$loss" "$lowest"; then
+            best="$candidate"; lowest="$loss"
+        fi
+    done
+    mv "$best" "$4"
+    cat "$best.log" >"$4.log"
+    printf 'options,held_out_loss\n%s' "$table" >"$4/candidates.csv"
+}
+
 # single TASK BUDGET SEED: one run on the budget, C2ST on all ten observations.
 single() {
     local run="$out/$1-$2-seed$3"
     if [[ -f "$run/c2st.json" || -f "$run/unscored.txt" ]]; then return; fi
     rm -rf "$run"
-    # shellcheck disable=SC2086
-    "$innfer" "${threads[@]}" --seed "$3" train --problem "$1" --model cinn --simulations "$2" --out "$run" \
-        ${TRAIN_ARGS:-} 2>"$run.log"
+    if [[ -z "$candidates" ]]; then
+        train_single "$1" "$2" "$3" "$run" ""
+    else
+        choose "$1" "$2" "$3" "$run"
+    fi
     if ! "$innfer" "${threads[@]}" --seed "$3" eval --run "$run" --metric c2st >/dev/null 2>>"$run.log"; then
         unscored "$run" "$1 $2 seed $3"
         return

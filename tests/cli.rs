@@ -38,6 +38,12 @@ fn unknown_device_is_a_usage_error() {
 }
 
 #[test]
+fn train_help_gives_the_spline_interval_the_model_uses() {
+    let bound = innfer::model::spline::SPLINE_BOUND;
+    innfer_binary().args(["train", "--help"]).assert().success().stdout(predicate::str::contains(format!("on [-{bound}, {bound}]")));
+}
+
+#[test]
 fn help_explains_the_global_options() {
     innfer_binary()
         .arg("--help")
