@@ -78,24 +78,25 @@ train_single() {
 # choose TASK BUDGET SEED RUN: one run per candidate (the same simulations and held-out rows: the
 # same seed), the one with the lowest held-out loss moved to RUN; RUN/candidates.csv lists them.
 choose() {
-    local options k=0 table="" best="" lowest=""
+    local options k
     IFS='|' read -ra options <<<"$candidates"
-    for option in "${options[@]}"; do
-        k=$((k + 1))
-        local candidate="$4.candidate$k"
-        rm -rf "$candidate"
-        train_single "$1" "$2" "$3" "$candidate" "$option"
-        local loss
-        loss="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["training"]["best_validation"]["loss"])' \
-            "$candidate/manifest.json")"
-        table+="\"$(echo "$option" | xargs)\",$loss"$'\n'
-        if [[ -z "$best" ]] || python3 -c 'import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))' "$loss" "$lowest"; then
-            best="$candidate"; lowest="$loss"
-        fi
+    for k in "${!options[@]}"; do
+        rm -rf "$4.candidate$((k + 1))"
+        train_single "$1" "$2" "$3" "$4.candidate$((k + 1))" "${options[$k]}"
     done
-    mv "$best" "$4"
-    cat "$best.log" >"$4.log"
-    printf 'options,held_out_loss\n%s' "$table" >"$4/candidates.csv"
+    python3 - "$4" "${options[@]}" <<'PY'
+import csv, json, os, shutil, sys
+run, options = sys.argv[1], sys.argv[2:]
+candidates = [f"{run}.candidate{k}" for k in range(1, len(options) + 1)]
+losses = [json.load(open(f"{c}/manifest.json"))["training"]["best_validation"]["loss"] for c in candidates]
+best = candidates[min(range(len(losses)), key=losses.__getitem__)]
+os.rename(best, run)
+shutil.copyfile(f"{best}.log", f"{run}.log")
+with open(f"{run}/candidates.csv", "w", newline="") as handle:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(["options", "held_out_loss"])
+    writer.writerows([option.strip(), loss] for option, loss in zip(options, losses))
+PY
 }
 
 # single TASK BUDGET SEED: one run on the budget, C2ST on all ten observations.
