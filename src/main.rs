@@ -9,6 +9,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     innfer::runtime::keep_freed_memory();
+    innfer::runtime::flush_subnormals_to_zero();
     // Last line of defence: libtorch failures that tch reports by panicking (out of memory, say)
     // become one error line instead of a panic message and a backtrace.
     std::panic::set_hook(Box::new(|info| {

@@ -17,6 +17,31 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// Makes the CPU treat numbers too small for a normal single-precision float (below about 1.2e-38)
+/// as zero, in this thread and in every thread it starts later (libtorch's workers among them).
+///
+/// Training drives some values there: weight decay pulls the weights of idle units towards zero,
+/// and Adam's running means decay towards it where gradients vanish. Intel CPUs compute with such
+/// subnormal numbers many times slower than with normal ones: the mixture INN's steps slowed from
+/// 74 to 20 per second over 9000 steps on an Intel Xeon VM (docs/experiments.md, "subnormal
+/// numbers"). PyTorch offers the same switch as `torch.set_flush_denormal`. Other architectures keep
+/// their default. Set `INNFER_KEEP_SUBNORMALS=1` to keep them (innfer's numbers from before
+/// 2026-12-03 were computed that way; a run that meets subnormal numbers ends with other digits).
+pub fn flush_subnormals_to_zero() {
+    if std::env::var_os("INNFER_KEEP_SUBNORMALS").is_some_and(|value| value == "1") {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads and writes the SSE control register of this thread only, setting the
+    // flush-to-zero (bit 15) and subnormals-are-zero (bit 6) flags; no memory but `control` is touched.
+    unsafe {
+        let mut control: u32 = 0;
+        std::arch::asm!("stmxcsr [{}]", in(reg) &mut control, options(nostack, preserves_flags));
+        control |= (1 << 15) | (1 << 6);
+        std::arch::asm!("ldmxcsr [{}]", in(reg) &control, options(nostack, readonly, preserves_flags));
+    }
+}
+
 /// Tells Intel's MKL (linked into libtorch for matrix products) that it runs on an Intel CPU.
 ///
 /// MKL asks this function whether the CPU is Intel's and, when it is not, takes slower generic code

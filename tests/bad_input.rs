@@ -131,6 +131,7 @@ fn bad_values_on_the_command_line() {
     fails(&["train", "--bins", "12", "--steps", "1"], &["--bins is for spline couplings (--coupling spline)"]);
     fails(&["train", "--coupling", "spline", "--bins", "1", "--steps", "1"], &["--bins", "1 is not in 2..=64"]);
     fails(&["train", "--coupling", "splines", "--steps", "1"], &["unknown coupling 'splines'", "expected affine or glow or spline"]);
+    fails(&["train", "--mixing", "lu", "--steps", "1"], &["unknown mixing 'lu'", "expected permute or linear"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--n", "1e12", "--out", out], &["GB of CSV", "lower --n"]);
     fails(&["sample", "--run", &run, "--y", "1.5,0", "--out", "/nonexistent/post.csv"], &["/nonexistent", "no such folder"]);
     fails(&["abc", "--y", "1,0", "--draws", "10", "--out", "/nonexistent/abc.csv"], &["/nonexistent", "no such folder"]);

@@ -4,16 +4,24 @@ mod common;
 
 use common::{few_threads, max_abs, randomise, serial, small_block};
 use innfer::model::checkpoint::{self, ProblemInfo, TrainingSummary};
-use innfer::model::{CouplingKind, Dims, Model, ModelSpec};
+use innfer::model::{BlockConfig, CouplingKind, Dims, MixingKind, Model, ModelSpec};
 use tch::{Device, Kind, Tensor};
 
-fn inn(width: i64, coupling: CouplingKind, seed: u64) -> Model {
+fn inn(width: i64, block: BlockConfig, seed: u64) -> Model {
     let dims = Dims::new(width / 2, width / 2, width - width / 2, width).unwrap();
-    Model::new(ModelSpec::inn(dims, 4, small_block(coupling), seed), Device::Cpu).unwrap()
+    Model::new(ModelSpec::inn(dims, 4, block, seed), Device::Cpu).unwrap()
 }
 
-fn cinn(width: i64, coupling: CouplingKind) -> Model {
-    Model::new(ModelSpec::cinn(width, 3, 4, small_block(coupling), 7).unwrap(), Device::Cpu).unwrap()
+fn cinn(width: i64, block: BlockConfig) -> Model {
+    Model::new(ModelSpec::cinn(width, 3, 4, block, 7).unwrap(), Device::Cpu).unwrap()
+}
+
+/// Every coupling form, with permutations between blocks, and the GLOW form with learned linear
+/// mixings as well.
+fn every_block() -> Vec<BlockConfig> {
+    let mut blocks: Vec<BlockConfig> = [CouplingKind::Affine, CouplingKind::Glow, CouplingKind::Spline].map(small_block).into();
+    blocks.push(BlockConfig { mixing: MixingKind::Linear, ..small_block(CouplingKind::Glow) });
+    blocks
 }
 
 #[test]
@@ -21,10 +29,10 @@ fn inverse_of_forward_is_identity() {
     let _serial = serial();
     few_threads();
     tch::manual_seed(1);
-    for coupling in [CouplingKind::Affine, CouplingKind::Glow, CouplingKind::Spline] {
+    for block in every_block() {
         for width in [2, 4, 6, 16] {
             for conditional in [false, true] {
-                let model = if conditional { cinn(width, coupling) } else { inn(width, coupling, 3) };
+                let model = if conditional { cinn(width, block) } else { inn(width, block, 3) };
                 randomise(&model, 0.1);
                 let u = Tensor::randn([256, width], (Kind::Float, Device::Cpu));
                 let condition = conditional.then(|| Tensor::randn([256, 3], (Kind::Float, Device::Cpu)));
@@ -33,7 +41,7 @@ fn inverse_of_forward_is_identity() {
                 assert!(max_abs(&log_det) > 0.01, "randomised weights must scale");
                 let (back, _) = model.network.inverse(&v, condition.as_ref());
                 let error = max_abs(&(back - &u));
-                assert!(error <= 1e-5, "{coupling:?} width {width} conditional {conditional}: error {error}");
+                assert!(error <= 1e-5, "{block:?} width {width} conditional {conditional}: error {error}");
             }
         }
     }
@@ -60,10 +68,11 @@ fn log_determinant_matches_autograd() {
     let _serial = serial();
     few_threads();
     tch::manual_seed(2);
-    for coupling in [CouplingKind::Affine, CouplingKind::Glow, CouplingKind::Spline] {
+    for block in every_block() {
+        let coupling = block.coupling;
         for width in [4, 6] {
             for conditional in [false, true] {
-                let mut model = if conditional { cinn(width, coupling) } else { inn(width, coupling, 5) };
+                let mut model = if conditional { cinn(width, block) } else { inn(width, block, 5) };
                 model.set_kind(Kind::Double);
                 randomise(&model, 0.3);
                 let condition = conditional.then(|| Tensor::randn([1, 3], (Kind::Double, Device::Cpu)));
@@ -73,7 +82,7 @@ fn log_determinant_matches_autograd() {
                     let (v, log_det) = model.network.forward(&u, condition.as_ref());
                     let expected = autograd_log_det(&u, |input| model.network.forward(input, condition.as_ref()).0);
                     let got = log_det.double_value(&[0]);
-                    assert!((got - expected).abs() < 1e-6, "{coupling:?} {width}: {got} vs autograd {expected}");
+                    assert!((got - expected).abs() < 1e-6, "{block:?} {width}: {got} vs autograd {expected}");
                     largest = largest.max(expected.abs());
                     let (_, inverse_log_det) = model.network.inverse(&v, condition.as_ref());
                     let sum = inverse_log_det.double_value(&[0]) + got;
@@ -82,7 +91,7 @@ fn log_determinant_matches_autograd() {
                     let tolerance = if coupling == CouplingKind::Spline { 1e-4 } else { 1e-9 };
                     assert!(sum.abs() < tolerance, "log|det J⁻¹| must be −log|det J| ({sum})");
                 }
-                assert!(largest > 1e-2, "{coupling:?} {width}: the Jacobian must not be volume-preserving ({largest})");
+                assert!(largest > 1e-2, "{block:?} {width}: the Jacobian must not be volume-preserving ({largest})");
             }
         }
     }
@@ -103,7 +112,8 @@ fn checkpoint_round_trip_is_bit_identical() {
     few_threads();
     tch::manual_seed(3);
     let folder = tempfile::tempdir().unwrap();
-    let model = inn(6, CouplingKind::Glow, 11);
+    // Learned mixings: their variables must travel with the checkpoint too.
+    let model = inn(6, BlockConfig { mixing: MixingKind::Linear, ..small_block(CouplingKind::Glow) }, 11);
     randomise(&model, 0.3);
     checkpoint::save(folder.path(), &model, &problem(), &TrainingSummary::default(), None).unwrap();
     // A second save replaces the first and leaves one weights file.
@@ -141,7 +151,7 @@ fn load_error(folder: &tempfile::TempDir) -> String {
 fn damaged_checkpoints_give_errors() {
     let _serial = serial();
     few_threads();
-    let model = inn(6, CouplingKind::Glow, 1);
+    let model = inn(6, small_block(CouplingKind::Glow), 1);
 
     let truncated = saved(&model);
     let path = weights_path(&truncated);
@@ -159,7 +169,7 @@ fn damaged_checkpoints_give_errors() {
 
     // Weights of a different architecture under a manifest that claims another.
     let mismatched = saved(&model);
-    let other = saved(&inn(8, CouplingKind::Glow, 1));
+    let other = saved(&inn(8, small_block(CouplingKind::Glow), 1));
     std::fs::copy(weights_path(&other), weights_path(&mismatched)).unwrap();
     let manifest_path = mismatched.path().join(checkpoint::MANIFEST_FILE);
     let mut manifest = checkpoint::read_manifest(mismatched.path()).unwrap();

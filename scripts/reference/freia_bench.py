@@ -14,6 +14,7 @@ matrix accumulated width by width (measured faster than one broadcast over all w
 log-determinants where no loss needs them, Adam's multi-tensor (foreach) update. Run it with the
 allocator settings innfer uses (bench-vs-freia.sh sets GLIBC_TUNABLES): without them glibc returns
 the n×n kernel matrices' memory to the system after every step and the INN trains at half the speed.
+Subnormal numbers are flushed to zero, as innfer does (torch.set_flush_denormal).
 
 --same-algorithm also takes innfer's algorithmic shortcuts: the MMD block by block with its gradient in
 closed form (a torch.autograd.Function) instead of autograd through the kernel matrices, and the two
@@ -161,6 +162,7 @@ def main():
     parser.add_argument("--same-algorithm", action="store_true", help="innfer's closed-form MMD gradient and one inverse pass")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
     torch.manual_seed(0)
     inn, step = (network(6, 0), inn_step) if args.model == "inn" else (network(4, 2), cinn_step)
     opt = torch.optim.Adam(inn.parameters(), lr=1e-4, foreach=True)

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::io::observations::read_observations;
 use innfer::model::checkpoint::TrainingSummary;
-use innfer::model::{Activation, CouplingKind, ModelKind, SummaryKind, MAX_BINS};
+use innfer::model::{Activation, CouplingKind, MixingKind, ModelKind, SummaryKind, MAX_BINS};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
 use innfer::train::sequential::{Sequential, DEFAULT_EPSILON};
@@ -199,6 +199,11 @@ pub struct Knobs {
     /// Bins of each spline, with --coupling spline [default: 8].
     #[arg(long, value_parser = clap::value_parser!(i64).range(2..=MAX_BINS))]
     pub bins: Option<i64>,
+    /// What mixes the columns after each coupling block: permute (a fixed random permutation, the
+    /// paper's) or linear (a learned invertible linear map in LU form before that permutation, as
+    /// GLOW's 1×1 convolutions; it starts as the identity) [default: permute].
+    #[arg(long)]
+    pub mixing: Option<MixingKind>,
     /// cINN: keep posterior samples inside the box of the problem's prior (the sbibm tasks' uniform
     /// priors), drawing again for those outside, as sbi does: true or false [default: true].
     #[arg(long, value_name = "BOOL")]
@@ -335,6 +340,7 @@ impl Knobs {
         config.block.layers = self.layers.map_or(config.block.layers, |l| l as usize);
         config.block.coupling = self.coupling.unwrap_or(config.block.coupling);
         config.block.bins = self.bins.unwrap_or(config.block.bins);
+        config.block.mixing = self.mixing.unwrap_or(config.block.mixing);
         config.block.activation = self.activation.unwrap_or(config.block.activation);
         config.regression = self.regression.unwrap_or(config.regression);
         config.log_scale = self.log_scale.unwrap_or(config.log_scale);

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+use super::mixing::MixingKind;
 use super::spline::{parameters_per_value, rational_quadratic};
 use super::subnet::{Activation, Subnet};
 use crate::error::{parse_choice, Error, Result};
@@ -58,6 +59,9 @@ pub struct BlockConfig {
     /// Bins of each spline (spline coupling only).
     #[serde(default = "default_bins")]
     pub bins: i64,
+    /// What mixes the columns after each block.
+    #[serde(default)]
+    pub mixing: MixingKind,
 }
 
 /// The spline coupling's bins unless set otherwise.

@@ -1,9 +1,11 @@
-//! The invertible network: coupling blocks with a fixed permutation after each.
+//! The invertible network: coupling blocks with a fixed permutation (after a learned linear map, if
+//! chosen) after each.
 
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Tensor};
 
 use super::coupling::{clamp_in_range, BlockConfig, CouplingBlock, CouplingKind, MAX_BINS, MAX_CLAMP, MIN_CLAMP};
+use super::mixing::Mixing;
 use super::permutation::{inverse_of, random_permutations, Permutation};
 use crate::error::{Error, Result};
 
@@ -57,11 +59,11 @@ impl NetworkSpec {
     }
 }
 
-/// A stack of coupling blocks and permutations, invertible by construction.
+/// A stack of coupling blocks and mixings, invertible by construction.
 #[derive(Debug)]
 pub struct InvertibleNetwork {
     blocks: Vec<CouplingBlock>,
-    permutations: Vec<Permutation>,
+    mixings: Vec<Mixing>,
     condition: i64,
 }
 
@@ -73,8 +75,13 @@ impl InvertibleNetwork {
         let blocks = (0..spec.permutations.len())
             .map(|index| CouplingBlock::new(&(path / format!("block{index}")), spec.width, spec.condition, &spec.block))
             .collect();
-        let permutations = spec.permutations.iter().map(|order| Permutation::new(order, device)).collect::<Result<_>>()?;
-        Ok(InvertibleNetwork { blocks, permutations, condition: spec.condition })
+        let mixings = (spec.permutations.iter().enumerate())
+            .map(|(index, order)| {
+                let permutation = Permutation::new(order, device)?;
+                Ok(Mixing::new(&(path / format!("mix{index}")), spec.block.mixing, permutation, spec.width))
+            })
+            .collect::<Result<_>>()?;
+        Ok(InvertibleNetwork { blocks, mixings, condition: spec.condition })
     }
 
     /// Maps rows u to v; returns v and log|det ∂v/∂u| per row.
@@ -82,10 +89,10 @@ impl InvertibleNetwork {
         let condition = self.condition_or_none(condition);
         let mut v = u.shallow_clone();
         let mut log_det = Tensor::zeros([u.size()[0]], (u.kind(), u.device()));
-        for (block, permutation) in self.blocks.iter().zip(&self.permutations) {
+        for (block, mixing) in self.blocks.iter().zip(&self.mixings) {
             let (out, block_log_det) = block.forward(&v, condition);
             log_det += block_log_det;
-            v = permutation.apply(&out);
+            v = mixing.apply(&out, &mut log_det);
         }
         (v, log_det)
     }
@@ -105,8 +112,9 @@ impl InvertibleNetwork {
     fn invert(&self, v: &Tensor, condition: Option<&Tensor>, mut log_det: Option<&mut Tensor>) -> Tensor {
         let condition = self.condition_or_none(condition);
         let mut u = v.shallow_clone();
-        for (block, permutation) in self.blocks.iter().zip(&self.permutations).rev() {
-            u = block.inverse(&permutation.undo(&u), condition, log_det.as_deref_mut());
+        for (block, mixing) in self.blocks.iter().zip(&self.mixings).rev() {
+            let unmixed = mixing.undo(&u, log_det.as_deref_mut());
+            u = block.inverse(&unmixed, condition, log_det.as_deref_mut());
         }
         u
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{parse_choice, Error, Result};
 use crate::loss::TRAINING_WIDTHS;
 use crate::model::coupling::{clamp_in_range, MAX_CLAMP, MIN_CLAMP};
-use crate::model::{Activation, BlockConfig, CouplingKind, ModelKind, SummaryKind, SummarySpec, DEFAULT_BINS};
+use crate::model::{Activation, BlockConfig, CouplingKind, MixingKind, ModelKind, SummaryKind, SummarySpec, DEFAULT_BINS};
 
 /// When training stops: whichever limit comes first. At least one must be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -296,6 +296,7 @@ impl TrainConfig {
             activation: Activation::Relu,
             clamp: 2.0,
             bins: DEFAULT_BINS,
+            mixing: MixingKind::Permute,
         };
         let mut config = TrainConfig {
             seed: DEFAULT_SEED,

@@ -146,7 +146,7 @@ fn standardised(model: &Model, rows: &Tensor, x_width: i64) -> Tensor {
 mod tests {
     use super::*;
     use crate::io::dataset::write_columns;
-    use crate::model::{Activation, BlockConfig, CouplingKind, ModelSpec, DEFAULT_BINS};
+    use crate::model::{Activation, BlockConfig, CouplingKind, MixingKind, ModelSpec, DEFAULT_BINS};
     use crate::problem::data::DataSpec;
     use crate::train::{ModelKind, Preset};
     use tch::Device;
@@ -193,6 +193,7 @@ mod tests {
             activation: Activation::Relu,
             clamp: 2.0,
             bins: DEFAULT_BINS,
+            mixing: MixingKind::Permute,
         };
         let model = Model::new(ModelSpec::cinn(2, 1, 1, block, 0).unwrap(), Device::Cpu).unwrap();
         let mut buffer = ShuffleBuffer::new(data, &model, 3);

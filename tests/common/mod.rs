@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use innfer::model::{Activation, BlockConfig, CouplingKind, Model, DEFAULT_BINS};
+use innfer::model::{Activation, BlockConfig, CouplingKind, MixingKind, Model, DEFAULT_BINS};
 use tch::Tensor;
 
 /// The innfer binary with the tests' thread count (`INNFER_TEST_THREADS`, default 1) and
@@ -31,7 +31,15 @@ pub fn few_threads() {
 
 /// A block configuration small enough for tests.
 pub fn small_block(coupling: CouplingKind) -> BlockConfig {
-    BlockConfig { coupling, hidden: 16, layers: 2, activation: Activation::LeakyRelu, clamp: 2.0, bins: DEFAULT_BINS }
+    BlockConfig {
+        coupling,
+        hidden: 16,
+        layers: 2,
+        activation: Activation::LeakyRelu,
+        clamp: 2.0,
+        bins: DEFAULT_BINS,
+        mixing: MixingKind::Permute,
+    }
 }
 
 /// Replaces every weight by Gaussian noise, so the network is far from the identity.
