@@ -25,8 +25,8 @@ pub fn keep_freed_memory() {
 /// subnormal numbers many times slower than with normal ones: the mixture INN's steps slowed from
 /// 74 to 20 per second over 9000 steps on an Intel Xeon VM (docs/experiments.md, "subnormal
 /// numbers"). PyTorch offers the same switch as `torch.set_flush_denormal`. Other architectures keep
-/// their default. Set `INNFER_KEEP_SUBNORMALS=1` to keep them (innfer's numbers from before
-/// 2026-12-03 were computed that way; a run that meets subnormal numbers ends with other digits).
+/// their default. Set `INNFER_KEEP_SUBNORMALS=1` to keep them: a run that meets subnormal numbers
+/// then ends with the digits of full IEEE arithmetic (those of the README's rows measured so).
 pub fn flush_subnormals_to_zero() {
     if std::env::var_os("INNFER_KEEP_SUBNORMALS").is_some_and(|value| value == "1") {
         return;
