@@ -213,13 +213,25 @@ fn wait_until(deadline: Instant, done: impl Fn() -> bool, what: &str, log: &dyn 
 fn a_worker_killed_during_a_batch_loses_no_row() {
     let folder = tempfile::tempdir().unwrap();
     let x = prior_draws(folder.path(), 5000);
-    let address = format!("tcp://127.0.0.1:{}", free_port());
-    let port = address.rsplit(':').next().unwrap().to_string();
+    // The scheduler picks its own port and writes its address to a file: a port chosen here could be
+    // taken by another test's connection before the scheduler binds it.
+    let scheduler_file = folder.path().join("scheduler.json");
     let mut cluster = Processes(Vec::new());
     cluster.start(
-        Command::new("dask").args(["scheduler", "--host", "127.0.0.1", "--port", &port, "--no-dashboard"]),
+        Command::new("dask")
+            .args(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file"])
+            .arg(&scheduler_file),
         &folder.path().join("scheduler.log"),
     );
+    let scheduler_log = || std::fs::read_to_string(folder.path().join("scheduler.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let written_address = || {
+        let text = std::fs::read_to_string(&scheduler_file).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json["address"].as_str().map(str::to_string)
+    };
+    wait_until(deadline, || written_address().is_some(), "the scheduler never started", &scheduler_log);
+    let address = written_address().unwrap();
     let worker = || {
         let mut command = Command::new("dask");
         command.args(["worker", &address, "--nthreads", "1", "--no-dashboard"]).current_dir(folder.path());
@@ -227,9 +239,6 @@ fn a_worker_killed_during_a_batch_loses_no_row() {
     };
     let doomed = cluster.start(&mut worker(), &folder.path().join("worker1.log"));
     cluster.start(&mut worker(), &folder.path().join("worker2.log"));
-
-    let scheduler_log = || std::fs::read_to_string(folder.path().join("scheduler.log")).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(60);
     wait_until(deadline, || scheduler_log().matches("Register worker").count() >= 2, "the cluster never started", &scheduler_log);
 
     // Ten chunks of half a second each, each leaving a mark when it starts.
