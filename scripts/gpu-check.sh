@@ -7,8 +7,8 @@
 #   --device  where to compute (default cuda)
 #   --small   sizes for a CPU (a few minutes on 2 cores; CI runs it so): without it, a GPU's sizes
 #             (trainings of 1000 and 3000 steps, the main job at 1000 steps a training, 10^6
-#             samples, 10^8 ABC draws): about 6 minutes on an NVIDIA H200, whose small-batch
-#             trainings run at 25-77 steps/s
+#             samples, 10^8 ABC draws), sized from an NVIDIA H200's measured rates (small-batch
+#             trainings at 25-77 steps/s) to fit one call of under 10 minutes there
 #   --out     folder for the runs, logs and gpu-check.json (default: a new temporary folder)
 #
 # INNFER_BIN names the innfer binary (default: target/release/innfer, built here when missing). On a
