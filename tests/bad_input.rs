@@ -380,6 +380,7 @@ fn bad_summary_networks() {
     fails(&["train", "--model", "cinn", "--summary", "cnn"], &["unknown summary network 'cnn'", "mlp", "deepset:K"]);
     fails(&["train", "--model", "cinn", "--summary", "deepset:x"], &["deepset:K needs K"]);
     fails(&["train", "--model", "cinn", "--summary-width", "8"], &["--summary"]);
+    fails(&["train", "--model", "cinn", "--summary", "none", "--summary-width", "8"], &["--summary none asks for none"]);
     let runs = tempfile::tempdir().unwrap();
     let new_run = |name: &str| runs.path().join(name).to_str().unwrap().to_owned();
     let summary_of = |problem: &str, summary: &str| {

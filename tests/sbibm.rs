@@ -352,3 +352,24 @@ fn a_summary_network_is_stored_with_the_run() {
         .success();
     assert_eq!(std::fs::read_to_string(&samples).unwrap().lines().count(), 51);
 }
+
+/// slcp's cINN summarises its data (four draws of a 2-D point) with a deep set unless told
+/// otherwise; `--summary none` conditions the flow on the data themselves.
+#[test]
+fn slcp_takes_a_deep_set_unless_told_otherwise() {
+    let folder = tempfile::tempdir().unwrap();
+    let summary_of = |name: &str, extra: &[&str]| {
+        let run = folder.path().join(name);
+        common::innfer()
+            .args(["train", "--problem", "slcp", "--model", "cinn", "--steps", "1"])
+            .args(extra)
+            .arg("--out")
+            .arg(&run)
+            .assert()
+            .success();
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+        manifest["model"]["summary"].clone()
+    };
+    assert_eq!(summary_of("default", &[]), serde_json::json!({"kind": "deep-set", "element": 2, "width": 128, "outputs": 8}));
+    assert_eq!(summary_of("none", &["--summary", "none"]), serde_json::Value::Null);
+}

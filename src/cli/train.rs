@@ -1,6 +1,7 @@
 //! `innfer train`: trains a model on a problem into a run folder.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -217,10 +218,11 @@ pub struct Knobs {
     #[arg(long, value_name = "BOOL")]
     pub log_scale: Option<bool>,
     /// cINN: condition the flow on a learned summary of y, trained with it, for observations of many
-    /// columns: mlp (a perceptron of the whole observation), or deepset:K (y is a set of exchangeable
-    /// elements of K values each; their order is ignored).
+    /// columns: mlp (a perceptron of the whole observation), deepset:K (y is a set of exchangeable
+    /// elements of K values each; their order is ignored), or none [default: none; for slcp, whose
+    /// data are four draws of a 2-D point, deepset:2 of width 128].
     #[arg(long, value_name = "NETWORK")]
-    pub summary: Option<SummaryKind>,
+    pub summary: Option<SummaryChoice>,
     /// Width of the summary network's hidden layers.
     #[arg(long, value_name = "WIDTH", requires = "summary", value_parser = clap::value_parser!(i64).range(1..))]
     pub summary_width: Option<i64>,
@@ -305,6 +307,26 @@ pub struct Knobs {
     pub checkpoint_every: Option<Duration>,
 }
 
+/// `--summary`: a summary network, or none (to go without a problem's default one).
+#[derive(Debug, Clone, Copy)]
+pub enum SummaryChoice {
+    /// No summary network: the flow is conditioned on y itself.
+    None,
+    /// This summary network.
+    Network(SummaryKind),
+}
+
+impl FromStr for SummaryChoice {
+    type Err = innfer::Error;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text {
+            "none" => Ok(SummaryChoice::None),
+            network => network.parse().map(SummaryChoice::Network),
+        }
+    }
+}
+
 /// Two numbers separated by a comma, such as `0.8,0.9`.
 fn parse_two_numbers(text: &str) -> std::result::Result<(f64, f64), String> {
     let numbers: Vec<f64> = text
@@ -344,9 +366,13 @@ impl Knobs {
         config.block.activation = self.activation.unwrap_or(config.block.activation);
         config.regression = self.regression.unwrap_or(config.regression);
         config.log_scale = self.log_scale.unwrap_or(config.log_scale);
-        if let Some(kind) = self.summary {
-            let width = self.summary_width.unwrap_or(SummaryConfig::DEFAULT_WIDTH);
-            config.summary = Some(SummaryConfig { kind, width, outputs: self.summary_outputs });
+        match self.summary {
+            Some(SummaryChoice::Network(kind)) => {
+                let width = self.summary_width.unwrap_or(SummaryConfig::DEFAULT_WIDTH);
+                config.summary = Some(SummaryConfig { kind, width, outputs: self.summary_outputs });
+            }
+            Some(SummaryChoice::None) => config.summary = None,
+            None => {}
         }
         config.bounded = self.bounded.unwrap_or(config.bounded);
         config.batch = self.batch.unwrap_or(config.batch);
@@ -416,6 +442,9 @@ fn settings(args: &TrainArgs, problem: &str, default_inn_widths: (i64, i64), con
     let knobs = &args.knobs;
     if knobs.val.is_some() && knobs.simulations.is_none() && args.data.data.is_none() {
         bail!("--val holds rows out of --simulations or --data; a built-in problem without --simulations has none to hold out");
+    }
+    if matches!(knobs.summary, Some(SummaryChoice::None)) && (knobs.summary_width.is_some() || knobs.summary_outputs.is_some()) {
+        bail!("--summary-width and --summary-outputs shape a summary network, and --summary none asks for none");
     }
     let mut config = TrainConfig::preset(problem, args.model, args.preset);
     knobs.apply(&mut config, default_inn_widths);
