@@ -168,8 +168,8 @@ pub struct Knobs {
     /// Train on exactly N simulations of the problem (sbibm's budgets: 1e3, 1e4, 1e5), part of them
     /// held out (--val) to stop early (--patience, default 50 epochs; at most 150 epochs) and keep the
     /// best model. Sets batches of 50 (25 below 50 000, and then five blocks with spline couplings or
-    /// ten with affine ones; subnets 1×64 below 5000) and, for the cINN, --coupling spline,
-    /// --regression true and --average 0.999.
+    /// ten with affine ones; subnets 1×64 below 5000) and, for the cINN, --coupling spline (glow
+    /// for bernoulli_glm and bernoulli_glm_raw), --regression true and --average 0.999.
     #[arg(long, value_name = "N", value_parser = super::observations::parse_count, conflicts_with_all = ["fresh", "samples"])]
     pub simulations: Option<i64>,
     /// Share of the rows held out to validate and to pick the best checkpoint [default: 0.05 of
