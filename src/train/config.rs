@@ -239,11 +239,12 @@ impl SummaryConfig {
     }
 }
 
-/// Constant noises.
+/// Splines, the coupling of a configuration read back without its problem's.
 fn spline() -> CouplingKind {
     CouplingKind::Spline
 }
 
+/// Constant noises.
 fn no_noise_anneal() -> f64 {
     1.0
 }
@@ -408,8 +409,7 @@ impl TrainConfig {
     /// stopping when the held-out loss has not improved for 50 epochs (or after
     /// [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the regression and the weight average.
     /// `coupling` is the user's choice of coupling, if any; without one the cINN takes its
-    /// problem's (splines but for the Bernoulli GLM tasks) and the INN keeps
-    /// its preset's.
+    /// problem's (splines but for the Bernoulli GLM tasks) and the INN keeps its preset's.
     pub fn use_simulations(&mut self, simulations: i64, coupling: Option<CouplingKind>) {
         self.simulations = Some(simulations);
         self.batch = 50;
