@@ -12,7 +12,7 @@ use innfer::model::ModelKind;
 use innfer::problem::sbibm::Task;
 use innfer::problem::Problem;
 use innfer::sample::posterior;
-use innfer::train::sequential::{train_sequential, Sequential, DEFAULT_EPSILON};
+use innfer::train::sequential::{train_sequential, Sequential, DEFAULT_EPSILON, SIMULATIONS_FILE};
 use innfer::train::{Preset, RunOutput, Stop, TrainConfig};
 use tch::{Device, Kind, Tensor};
 
@@ -87,6 +87,20 @@ fn rounds_find_the_closed_form_posterior_and_truncate_as_the_formula_says() {
     let log = std::fs::read_to_string(folder.path().join("metrics.csv")).unwrap();
     assert!(log.starts_with("round,step,"), "{log}");
     assert!(log.lines().any(|line| line.starts_with("2,")), "no record of round 2");
+    // Every simulation is kept, with its round.
+    let simulations = std::fs::read_to_string(folder.path().join(SIMULATIONS_FILE)).unwrap();
+    assert!(simulations.starts_with("round,parameter_1,"), "{}", &simulations[..80]);
+    assert_eq!(rows_per_round(&simulations), [(1, 2000), (2, 2000)]);
+}
+
+/// How many rows of a `simulations.csv` each round wrote, in order of rounds.
+fn rows_per_round(simulations: &str) -> Vec<(u32, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in simulations.lines().skip(1) {
+        let round: f64 = line.split(',').next().unwrap().parse().unwrap();
+        *counts.entry(round as u32).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
 }
 
 /// gaussian_linear whose forward process fails from its `fail_from`-th call on.
@@ -208,6 +222,9 @@ fn rounds_on_data_call_the_external_simulator_from_round_two() {
         (rounds[0]["total"].as_i64(), rounds[1]["simulations"].as_i64(), rounds[1]["total"].as_i64()),
         (Some(20_000), Some(20_000), Some(40_000))
     );
+    // Round 2's simulations are kept; round 1's pairs are the data's own.
+    let simulations = std::fs::read_to_string(run.join(SIMULATIONS_FILE)).unwrap();
+    assert_eq!(rows_per_round(&simulations), [(2, 20_000)]);
     // Round 2 drew only x rows near the observation's posterior (measured: 8% of the data's).
     let acceptance = rounds[1]["acceptance"].as_f64().unwrap();
     assert!(acceptance > 0.0 && acceptance < 0.3, "acceptance {acceptance}");

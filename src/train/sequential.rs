@@ -2,13 +2,15 @@
 //! Deistler et al. 2022) with the cINN. Round 1 draws parameters from the prior; every later round
 //! draws them from the prior truncated to the current posterior's highest-density region of mass
 //! 1 − ε, and the cINN goes on training on all simulations so far (a truncated prior needs no
-//! correction of the likelihood loss). The last round's model is the run's model.
+//! correction of the likelihood loss). The last round's model is the run's model; every pair a
+//! round simulates is kept in the run folder ([`SIMULATIONS_FILE`]).
 
 use tch::{Device, Kind, Tensor};
 
 use super::metrics_log::MetricsLog;
 use super::{continue_training, new_model, objective_for, split_off_validation, ModelBasis, RunOutput, TrainConfig, TrainingData};
 use crate::error::{Error, Result};
+use crate::io::dataset::write_columns;
 use crate::model::checkpoint::{self, RoundRecord, SequentialRecord, TrainingSummary};
 use crate::model::{Model, ModelKind};
 use crate::problem::data::{DataProblem, DataSpec};
@@ -22,6 +24,9 @@ pub const DEFAULT_EPSILON: f64 = 1e-4;
 const THRESHOLD_SAMPLES: i64 = 100_000;
 /// Prior draws tested at once against the threshold.
 const PRIOR_CHUNK: i64 = 100_000;
+/// The file of a sequential run's folder that keeps every simulation of its rounds (a column
+/// `round`, then x and y), written as soon as a round has simulated.
+pub const SIMULATIONS_FILE: &str = "simulations.csv";
 /// Most prior draws one round may test before it gives up.
 const MAX_PRIOR_DRAWS: i64 = 100_000_000;
 
@@ -96,6 +101,9 @@ pub fn train_sequential(
     let validated = config.validation > 0.0;
     let mut metrics = MetricsLog::create_in_rounds(&output.dir.join("metrics.csv"), objective_for(config).terms(), validated)?;
     let (mut all_x, mut all_y): (Vec<Tensor>, Vec<Tensor>) = (Vec::new(), Vec::new());
+    let simulation_columns: Vec<String> =
+        ["round"].iter().map(|name| name.to_string()).chain(info.x_names.iter().cloned()).chain(info.y_names.iter().cloned()).collect();
+    let mut simulated: Vec<Tensor> = Vec::new();
     let mut trained: Option<(Model, TrainingSummary)> = None;
     let (mut steps_so_far, mut seconds_so_far) = (0u64, 0.0f64);
     let rounds = sequential.rounds;
@@ -108,7 +116,16 @@ pub fn train_sequential(
         let model = trained.as_ref().map(|(model, _)| model);
         let (theta, y, acceptance) = match first_round.take() {
             Some((x, y)) => (x, y, 1.0),
-            None => round_pairs(problem, model, &observation, sequential.epsilon, count, device).map_err(in_round)?,
+            None => {
+                let (theta, y, acceptance) =
+                    round_pairs(problem, model, &observation, sequential.epsilon, count, device).map_err(in_round)?;
+                simulated.push(Tensor::cat(
+                    &[Tensor::full([count, 1], round as f64, (Kind::Float, device)), theta.shallow_clone(), y.shallow_clone()],
+                    1,
+                ));
+                write_columns(&output.dir.join(SIMULATIONS_FILE), &simulation_columns, &Tensor::cat(&simulated, 0)).map_err(in_round)?;
+                (theta, y, acceptance)
+            }
         };
         all_x.push(theta);
         all_y.push(y);
