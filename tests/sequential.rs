@@ -97,8 +97,8 @@ fn rounds_find_the_closed_form_posterior_and_truncate_as_the_formula_says() {
 fn rows_per_round(simulations: &str) -> Vec<(u32, usize)> {
     let mut counts = std::collections::BTreeMap::new();
     for line in simulations.lines().skip(1) {
-        let round: f64 = line.split(',').next().unwrap().parse().unwrap();
-        *counts.entry(round as u32).or_insert(0) += 1;
+        let round: u32 = line.split(',').next().unwrap().parse().unwrap();
+        *counts.entry(round).or_insert(0) += 1;
     }
     counts.into_iter().collect()
 }

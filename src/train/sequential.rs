@@ -10,7 +10,7 @@ use tch::{Device, Kind, Tensor};
 use super::metrics_log::MetricsLog;
 use super::{continue_training, new_model, objective_for, split_off_validation, ModelBasis, RunOutput, TrainConfig, TrainingData};
 use crate::error::{Error, Result};
-use crate::io::dataset::write_columns;
+use crate::io::table::write_table;
 use crate::model::checkpoint::{self, RoundRecord, SequentialRecord, TrainingSummary};
 use crate::model::{Model, ModelKind};
 use crate::problem::data::{DataProblem, DataSpec};
@@ -103,7 +103,8 @@ pub fn train_sequential(
     let (mut all_x, mut all_y): (Vec<Tensor>, Vec<Tensor>) = (Vec::new(), Vec::new());
     let simulation_columns: Vec<String> =
         ["round"].iter().map(|name| name.to_string()).chain(info.x_names.iter().cloned()).chain(info.y_names.iter().cloned()).collect();
-    let mut simulated: Vec<Tensor> = Vec::new();
+    // Each round's simulations as [round, x, y] columns; `round` an integer.
+    let mut simulated: [Vec<Tensor>; 3] = Default::default();
     let mut trained: Option<(Model, TrainingSummary)> = None;
     let (mut steps_so_far, mut seconds_so_far) = (0u64, 0.0f64);
     let rounds = sequential.rounds;
@@ -119,11 +120,15 @@ pub fn train_sequential(
             None => {
                 let (theta, y, acceptance) =
                     round_pairs(problem, model, &observation, sequential.epsilon, count, device).map_err(in_round)?;
-                simulated.push(Tensor::cat(
-                    &[Tensor::full([count, 1], round as f64, (Kind::Float, device)), theta.shallow_clone(), y.shallow_clone()],
-                    1,
-                ));
-                write_columns(&output.dir.join(SIMULATIONS_FILE), &simulation_columns, &Tensor::cat(&simulated, 0)).map_err(in_round)?;
+                for (parts, part) in simulated.iter_mut().zip([
+                    Tensor::full([count], round as i64, (Kind::Int64, device)),
+                    theta.shallow_clone(),
+                    y.shallow_clone(),
+                ]) {
+                    parts.push(part);
+                }
+                let columns = simulated.each_ref().map(|parts| Tensor::cat(parts, 0));
+                write_table(&output.dir.join(SIMULATIONS_FILE), &simulation_columns, &columns.each_ref()).map_err(in_round)?;
                 (theta, y, acceptance)
             }
         };
