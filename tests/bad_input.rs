@@ -94,6 +94,17 @@ fn bad_labels_for_the_mixture() {
 }
 
 #[test]
+fn bad_held_out_loss_inputs() {
+    let run = runs().1.to_str().unwrap().to_owned();
+    fails(&["eval", "--run", &run, "--metric", "nll"], &["--pairs-file", "x1,x2,x3,x4 and y1,y2", "innfer generate --problem kinematics"]);
+    let (_folder, wrong) = file("wrong.csv", "a,b\n1,2\n");
+    fails(&["eval", "--run", &run, "--metric", "nll", "--pairs-file", wrong.to_str().unwrap()], &["missing column 'x1'"]);
+    let (_folder, one) = file("one.csv", "x1,x2,x3,x4,y1,y2\n0,0,0,0,1,1\n");
+    fails(&["eval", "--run", &run, "--metric", "nll", "--pairs-file", one.to_str().unwrap()], &["at least two pairs, not 1"]);
+    fails(&["eval", "--run", &run, "--pairs-file", one.to_str().unwrap()], &["--pairs-file is for --metric nll"]);
+}
+
+#[test]
 fn bad_values_on_the_command_line() {
     let run = runs().1.to_str().unwrap().to_owned();
     let out = "/tmp/innfer-never-written.csv";

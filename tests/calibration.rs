@@ -8,9 +8,10 @@ mod common;
 use std::path::Path;
 
 use innfer::eval::check::{check_draws, CheckReport, Draws, Verdict};
+use innfer::eval::nll::held_out_nll;
 use innfer::io::table::write_table;
 use innfer::model::checkpoint::{self, TrainingSummary};
-use innfer::model::{LinearRegression, Model, ModelSpec};
+use innfer::model::{Bounds, LinearRegression, Model, ModelSpec};
 use innfer::problem::sbibm::Task;
 use innfer::problem::Problem;
 use innfer::sample::log_density;
@@ -111,6 +112,67 @@ fn the_exact_head_has_the_closed_form_density() {
         - 0.5 * DIM as f64 * (2.0 * std::f64::consts::PI * POSTERIOR_VARIANCE).ln();
     let error = (got - expected).abs().max().double_value(&[]);
     assert!(error < 1e-3, "log density off by {error}");
+}
+
+/// −log q(θ | y) of each pair for a posterior of the exact mean and `scale` times the exact
+/// deviation, in closed form; averaged over the joint it is per dimension ½ log(2π·0.05·scale²) +
+/// 1/(2·scale²) (entropy plus mismatch).
+fn scaled_posterior_nll(theta: &Tensor, y: &Tensor, scale: f64) -> Tensor {
+    let variance = POSTERIOR_VARIANCE * scale * scale;
+    let residual = (theta - y / 2.0).to_kind(Kind::Double);
+    residual.square().sum_dim_intlist(1, false, Kind::Double) / (2.0 * variance)
+        + 0.5 * DIM as f64 * (2.0 * std::f64::consts::PI * variance).ln()
+}
+
+#[test]
+fn the_held_out_loss_of_known_posteriors_is_their_cross_entropy() {
+    let _serial = serial();
+    tch::manual_seed(23);
+    let folder = tempfile::tempdir().unwrap();
+    let pairs = folder.path().join("pairs.csv");
+    let task = Task::GaussianLinear;
+    let (theta, y) = task.sample_joint(4000, Device::Cpu).unwrap();
+    let info = task.info();
+    write_table(&pairs, &[info.x_names, info.y_names].concat(), &[&theta, &y]).unwrap();
+    for fault in [EXACT, WIDE] {
+        let run = folder.path().join(fault.name.replace(' ', "-"));
+        save_run(&run, &posterior_model(fault));
+        innfer().args(["eval", "--metric", "nll", "--run"]).arg(&run).arg("--pairs-file").arg(&pairs).assert().success();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(run.join("nll.json")).unwrap()).unwrap();
+        let (mean, error) = (report["mean"].as_f64().unwrap(), report["standard_error"].as_f64().unwrap());
+        let nll = scaled_posterior_nll(&theta, &y, fault.scale);
+        let on_these_pairs = nll.mean(Kind::Double).double_value(&[]);
+        let error_of_these = nll.std(true).double_value(&[]) / 4000f64.sqrt();
+        assert!((mean - on_these_pairs).abs() < 1e-3, "{}: held-out loss {mean}, closed form {on_these_pairs}", fault.name);
+        assert!((error / error_of_these - 1.0).abs() < 1e-3, "{}: standard error {error} against {error_of_these}", fault.name);
+        let over_the_joint =
+            DIM as f64 * (0.5 * (2.0 * std::f64::consts::PI * POSTERIOR_VARIANCE * fault.scale.powi(2)).ln() + 0.5 / fault.scale.powi(2));
+        assert!((mean - over_the_joint).abs() < 4.0 * error, "{}: {mean} ± {error} against {over_the_joint} over the joint", fault.name);
+        assert_eq!((report["pairs"].as_i64(), report["mass_inside"].as_f64()), (Some(4000), Some(1.0)));
+    }
+}
+
+/// Kept inside a box, the exact posterior's density is renormalised by its mass inside, which is a
+/// product of normal probabilities.
+#[test]
+fn the_held_out_loss_renormalises_a_posterior_kept_inside_a_box() {
+    let _serial = serial();
+    few_threads();
+    tch::manual_seed(29);
+    let mut model = posterior_model(EXACT);
+    model.spec.x_bounds = Some(Bounds::uniform(DIM as usize, -0.6, 0.6).unwrap());
+    let (theta, y) = Task::GaussianLinear.sample_joint(2000, Device::Cpu).unwrap();
+    let report = held_out_nll(&model, &theta, &y).unwrap();
+
+    let (mean, sd) = (y.to_kind(Kind::Double) / 2.0, POSTERIOR_VARIANCE.sqrt());
+    let normal_cdf = |t: Tensor| (t / 2f64.sqrt()).erf() * 0.5 + 0.5;
+    let inside = (normal_cdf((0.6 - &mean) / sd) - normal_cdf((-0.6 - &mean) / sd)).prod_dim_int(1, false, Kind::Double);
+    let unboxed = posterior_model(EXACT);
+    let exact = (inside.log() - log_density(&unboxed, &theta, &y).unwrap().to_kind(Kind::Double)).mean(Kind::Double).double_value(&[]);
+    let expected_inside = inside.mean(Kind::Double).double_value(&[]);
+    assert!((0.3..0.9).contains(&expected_inside), "the box should cut the posteriors: {expected_inside}");
+    assert!((report.mass_inside - expected_inside).abs() < 0.005, "mass inside {} against {expected_inside}", report.mass_inside);
+    assert!((report.mean - exact).abs() < 0.01, "held-out loss {} against {exact}", report.mean);
 }
 
 #[test]

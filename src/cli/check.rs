@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::eval::check::{self, check_draws, check_model, CheckDraws, CheckReport, Draws, CHECK_FILES};
 use innfer::io::posterior::read_draws_of_pairs;
-use innfer::io::table::read_table;
+use innfer::io::table::read_pairs;
 use innfer::model::checkpoint::{self, ProblemInfo};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::Problem;
@@ -113,7 +113,7 @@ fn check_run(args: &CheckArgs, run: &Path, device: Device) -> Result<CheckReport
         false => None,
     };
     let (truth, y) = match (&args.pairs_file, problem.as_deref()) {
-        (Some(path), _) => read_pairs(path, info)?,
+        (Some(path), _) => read_pairs(path, &info.x_names, &info.y_names)?,
         (None, Some(problem)) if info.name != DATA_PROBLEM => problem.sample_joint(args.pairs, device)?,
         (None, _) => held_out_pairs(info, loaded.training.seed()?, args.pairs)?,
     };
@@ -141,10 +141,4 @@ fn held_out_pairs(info: &ProblemInfo, seed: u64, most: i64) -> Result<(Tensor, T
         eprintln!("check: the run held out {rows} rows; checking all of them (--pairs asked for {most})");
     }
     Ok((x, y))
-}
-
-/// Pairs from a CSV with the run's x and y columns.
-fn read_pairs(path: &Path, info: &ProblemInfo) -> Result<(Tensor, Tensor)> {
-    let table = read_table(path)?;
-    Ok((table.select(&info.x_names, path)?, table.select(&info.y_names, path)?))
 }

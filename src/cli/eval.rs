@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use innfer::eval::c2st::{c2st_of_model, C2stSettings};
+use innfer::eval::nll::held_out_nll;
 use innfer::eval::{evaluate, EvalSettings, Reference};
 use innfer::io::atomic::{write_json_atomically, write_text_atomically};
 use innfer::io::observations::read_observations;
-use innfer::io::table::read_table;
+use innfer::io::table::{read_pairs, read_table};
 use innfer::model::checkpoint;
 use innfer::problem::data::DATA_PROBLEM;
 use innfer::problem::sbibm::{self, Task};
@@ -54,9 +55,15 @@ pub struct EvalArgs {
 
     /// abc: mismatch, re-simulation error and calibration against rejection ABC (and the mixture's
     /// scores); c2st: sbibm's classifier two-sample test against reference samples, per observation
-    /// (an sbibm task's ten observations and reference posteriors by default).
+    /// (an sbibm task's ten observations and reference posteriors by default); nll: a cINN's mean
+    /// negative log density of held-out pairs (--pairs-file), which needs no reference.
     #[arg(long, default_value = "abc")]
     pub metric: Metric,
+
+    /// For --metric nll: a CSV of held-out pairs with the run's x and y columns, such as `innfer
+    /// generate --seed S` writes (with a seed other than the run's, so that no pair was trained on).
+    #[arg(long, value_name = "PAIRS.csv")]
+    pub pairs_file: Option<PathBuf>,
 }
 
 /// What `innfer eval` measures.
@@ -66,6 +73,35 @@ pub enum Metric {
     Abc,
     /// The classifier two-sample test against reference samples.
     C2st,
+    /// The mean negative log density of held-out pairs.
+    Nll,
+}
+
+/// Runs `innfer eval --metric nll`.
+fn run_nll(args: &EvalArgs, loaded: &checkpoint::Checkpoint) -> Result<()> {
+    let info = &loaded.problem;
+    let Some(path) = &args.pairs_file else {
+        let generate = match info.name.as_str() {
+            DATA_PROBLEM => String::new(),
+            name => format!(" (innfer generate --problem {name} --n 2000 --seed 7 --out PAIRS.csv writes some)"),
+        };
+        bail!(
+            "--metric nll needs --pairs-file PAIRS.csv: held-out pairs with the run's columns {} and {}{generate}",
+            info.x_names.join(","),
+            info.y_names.join(",")
+        )
+    };
+    let (x, y) = read_pairs(path, &info.x_names, &info.y_names)?;
+    eprintln!("eval: held-out loss of {} pairs", x.size()[0]);
+    let report = held_out_nll(&loaded.model, &x, &y)?;
+    let json_path = args.run.join("nll.json");
+    write_json_atomically(&json_path, &report)?;
+    println!("held-out loss (mean −log q(x | y), nats): {:.4} ± {:.4} over {} pairs", report.mean, report.standard_error, report.pairs);
+    if report.mass_inside < 1.0 {
+        println!("the model's mass inside the prior's box: {:.4} on average (its density renormalised to the box)", report.mass_inside);
+    }
+    eprintln!("written {}", json_path.display());
+    Ok(())
 }
 
 /// Runs `innfer eval --metric c2st`.
@@ -131,9 +167,14 @@ fn read_reference(path: &std::path::Path, x_names: &[String], observations: i64,
 
 /// Runs `innfer eval`.
 pub fn run(args: EvalArgs, context: Context) -> Result<()> {
+    if args.pairs_file.is_some() && args.metric != Metric::Nll {
+        bail!("--pairs-file is for --metric nll");
+    }
     let loaded = checkpoint::load_trained(&args.run, context.device, args.allow_untrained)?;
-    if args.metric == Metric::C2st {
-        return run_c2st(&args, &loaded, context.device);
+    match args.metric {
+        Metric::C2st => return run_c2st(&args, &loaded, context.device),
+        Metric::Nll => return run_nll(&args, &loaded),
+        Metric::Abc => {}
     }
     let info = &loaded.problem;
     let problem = args.simulator.problem_of(info, context.device)?;

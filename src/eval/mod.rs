@@ -3,6 +3,7 @@
 pub mod c2st;
 pub mod check;
 pub mod metrics;
+pub mod nll;
 
 use std::time::Instant;
 

@@ -49,6 +49,13 @@ pub fn read_table(path: &Path) -> Result<Table> {
     read_table_from(file, path)
 }
 
+/// Reads the pairs (x, y) of a CSV file that holds the columns `x_names` and `y_names` (and
+/// perhaps others).
+pub fn read_pairs(path: &Path, x_names: &[String], y_names: &[String]) -> Result<(Tensor, Tensor)> {
+    let table = read_table(path)?;
+    Ok((table.select(x_names, path)?, table.select(y_names, path)?))
+}
+
 /// Reads a CSV table like [`read_table`] from any reader; `path` names it in errors.
 pub fn read_table_from(input: impl std::io::Read, path: &Path) -> Result<Table> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(input);
