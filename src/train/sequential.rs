@@ -144,8 +144,10 @@ pub fn train_sequential(
             None => round_config.samples = train_x.size()[0],
         }
         round_config.validate().map_err(in_round)?;
+        // One network goes on across rounds (as sbi's sequential methods do), with the standardisation
+        // and regression fitted in round 1.
         let model = match trained.take() {
-            Some((model, _)) => refit_head(model, train_x, train_y).map_err(in_round)?,
+            Some((model, _)) => model,
             None => new_model(&round_config, ModelBasis::of_problem(problem, &info, train_x, train_y), device).map_err(in_round)?,
         };
         let round_output = RunOutput { dir: output.dir, stop: output.stop, on_log: &mut *output.on_log };
@@ -170,17 +172,6 @@ pub fn train_sequential(
         }
     }
     trained.ok_or_else(|| Error::invalid("no round ran"))
-}
-
-/// The network of the last round, going on into the next (as sbi's sequential methods do), with the
-/// standardisation fitted in round 1 and its regression head, if it has one, fitted again on the
-/// training pairs so far `x`, `y`: a head fitted on the prior's draws alone extrapolates badly into
-/// the truncated region, leaving residuals beyond the spline blocks' reach.
-fn refit_head(mut model: Model, x: &Tensor, y: &Tensor) -> Result<Model> {
-    if model.spec.x_regression.is_some() {
-        model.spec.fit_regression(x, y)?;
-    }
-    Ok(model)
 }
 
 /// Trains a cINN in rounds on the pairs of `spec` for `sequential.observation`: round 1 on the pairs
