@@ -151,13 +151,6 @@ impl ModelSpec {
         Ok(self)
     }
 
-    /// Fits the cINN's linear regression of standardised x on standardised y to the raw rows `x`, `y`
-    /// (replacing any earlier fit; the standardisation stays as it is).
-    pub fn fit_regression(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
-        self.x_regression = Some(LinearRegression::fit(&self.x_scale.apply(x), &self.y_scale.apply(y))?);
-        Ok(())
-    }
-
     /// Checks the parts against each other.
     pub fn validate(&self) -> Result<()> {
         self.dims.validate()?;

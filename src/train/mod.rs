@@ -21,7 +21,7 @@ pub use fit::{fit, Hooks, LogRecord, Resumed, Snapshot, TrainingData};
 use crate::error::{Error, Result};
 use crate::io::dataset::DataFiles;
 use crate::model::checkpoint::{self, ProblemInfo, TrainingSummary};
-use crate::model::{Bounds, Dims, Model, ModelKind, ModelSpec, OutputNoise, Standardiser};
+use crate::model::{Bounds, Dims, LinearRegression, Model, ModelKind, ModelSpec, OutputNoise, Standardiser};
 use crate::problem::data::{held_out, split_rows, DataSpec, DATA_PROBLEM};
 use crate::problem::{default_inn_widths, LogColumns, Problem};
 use crate::seeding::{reseed, Stream};
@@ -108,7 +108,7 @@ pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) ->
         spec.y_scale = Standardiser::fit_logged(y, log_y);
     }
     if config.regression {
-        spec.fit_regression(x, y)?;
+        spec.x_regression = Some(LinearRegression::fit(&spec.x_scale.apply(x), &spec.y_scale.apply(y))?);
     }
     reseed(seed, Stream::Init, 0);
     let model = Model::new(spec, device)?;
