@@ -169,8 +169,8 @@ pub struct Knobs {
     /// held out (--val) to stop early (--patience, default 50 epochs; at most 150 epochs) and keep the
     /// best model. Sets batches of 50 (25 below 50 000, and then five blocks with spline couplings or
     /// ten with affine ones; subnets 1×64 below 5000) and, for the cINN, --coupling spline (glow
-    /// for bernoulli_glm and bernoulli_glm_raw), --regression true (false for slcp,
-    /// slcp_distractors, sir and lotka_volterra) and --average 0.999.
+    /// for bernoulli_glm and bernoulli_glm_raw), --regression true (false for sir and
+    /// lotka_volterra, and below 5000 simulations for slcp and slcp_distractors) and --average 0.999.
     #[arg(long, value_name = "N", value_parser = super::observations::parse_count, conflicts_with_all = ["fresh", "samples"])]
     pub simulations: Option<i64>,
     /// Share of the rows held out to validate and to pick the best checkpoint [default: 0.05 of
@@ -211,8 +211,8 @@ pub struct Knobs {
     #[arg(long, value_name = "BOOL")]
     pub bounded: Option<bool>,
     /// cINN: let the network model x less its linear regression on y (fitted on the training rows):
-    /// true or false [default: false; with --simulations true, but for slcp, slcp_distractors, sir
-    /// and lotka_volterra].
+    /// true or false [default: false; with --simulations true, but for sir and lotka_volterra, and
+    /// below 5000 simulations for slcp and slcp_distractors].
     #[arg(long, value_name = "BOOL")]
     pub regression: Option<bool>,
     /// Standardise the logarithms of positive quantities the problem declares log-scaled (the
