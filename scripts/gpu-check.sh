@@ -87,6 +87,7 @@ check check-inn check --run "$out/inn" --pairs "$pairs" --out "$out/check-inn"
 check generate-pairs generate --problem kinematics --n "$pairs" --out "$out/pairs.csv"
 check generate-sir generate --problem sir --n "$pairs" --out "$out/sir.csv"
 check generate-lotka-volterra generate --problem lotka_volterra --n "$pairs" --out "$out/lotka_volterra.csv"
+check nll eval --run "$out/cinn" --metric nll --pairs-file "$out/pairs.csv"
 check train-summary train --problem bernoulli_glm_raw --model cinn --simulations 1000 --summary mlp --steps "$inn_steps" --out "$out/summary"
 printf 'data_1,data_2\n-0.6,0.15\n' >"$out/two_moons-observation.csv"
 check train-sequential train --problem two_moons --model cinn --simulations 1000 --rounds 2 --steps "$inn_steps" \
