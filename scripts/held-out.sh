@@ -7,6 +7,7 @@
 #
 #   scripts/held-out.sh --candidates "A | B" [OPTIONS] [OUT]     OUT defaults to runs/held-out-<time>
 #   --candidates "--regression true | --regression false"   innfer train options, one set per candidate
+#                              (an empty one: the defaults)
 #   --tasks "slcp sir"         built-in problems or sbibm tasks (default: the ten sbibm tasks)
 #   --budgets "1e3 1e4"        simulations per run (default: 1e3)
 #   --seeds K                  seeds 42, 43, … (default 1)
@@ -60,6 +61,7 @@ measure() {
     "$innfer" "${threads[@]}" eval --run "$run" --metric nll --pairs-file "$out/$1-pairs.csv" >/dev/null 2>>"$run.log"
     local label
     label="$(echo ${options[$4]})"
+    label="${label:-the defaults}"
     echo "$1 $2 seed $3 [$label]: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/nll.json")" >&2
 }
 
@@ -93,7 +95,7 @@ with open(out / "held_out.csv", "w", newline="") as handle:
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(["task", "budget", "seed", "options", "held_out_loss", "standard_error"])
     writer.writerows(rows)
-print("| task | budget | " + " | ".join(f"`{o.strip()}`" for o in options) + " |")
+print("| task | budget | " + " | ".join(f"`{o.strip()}`" if o.strip() else "the defaults" for o in options) + " |")
 print("|---|---|" + "---|" * len(options))
 for budget in budgets:
     for task in tasks:
