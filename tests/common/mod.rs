@@ -44,8 +44,12 @@ pub fn small_block(coupling: CouplingKind) -> BlockConfig {
 
 /// Replaces every weight by Gaussian noise, so the network is far from the identity.
 pub fn randomise(model: &Model, scale: f64) {
+    // In the order of their names: the store's map iterates in a different order in every process,
+    // which would give each run other weights from the same seed.
+    let mut variables: Vec<(String, Tensor)> = model.vars.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
     tch::no_grad(|| {
-        for (_, mut variable) in model.vars.variables() {
+        for (_, mut variable) in variables {
             let noise = Tensor::randn_like(&variable) * scale;
             variable.copy_(&noise);
         }
