@@ -181,11 +181,11 @@ fn draw(model: &Model, y: &Tensor, obs: &Tensor) -> Tensor {
                         Some(noise) => dims.join_zy(&z, &(&y_rows + y_rows.randn_like() * noise.y), noise.pad),
                         None => dims.join_zy(&z, &y_rows, 0.0),
                     };
-                    model.network.inverse_rows(&joined, None)
+                    model.network().inverse_rows(&joined, None)
                 }
                 ModelKind::Cinn => {
                     let z = Tensor::randn([rows, dims.x], (kind, device));
-                    model.network.inverse_rows(&z, Some(&model.summarise(&y_rows)))
+                    model.inverse_rows(&z, &y_rows)
                 }
             };
             model.decode_x(&u, &y_rows)
@@ -203,7 +203,7 @@ pub fn predict_y(model: &Model, x: &Tensor) -> Result<Tensor> {
         return Err(Error::invalid(format!("x has {} columns, the model expects {}", x.size().get(1).copied().unwrap_or(0), dims.x)));
     }
     let x = x.to_device(model.device()).to_kind(model.kind());
-    let v = tch::no_grad(|| model.network.forward(&model.encode_x(&x, 0.0), None).0);
+    let v = tch::no_grad(|| model.network().forward(&model.encode_x(&x, 0.0), None).0);
     let (_, _, y) = dims.split_zy(&v);
     Ok(model.spec.y_scale.undo(&y))
 }
@@ -230,8 +230,7 @@ pub fn log_density(model: &Model, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         |start, count| {
             let rows = x.narrow(0, start, count);
             let (u, condition) = model.standardise(&rows, &y.narrow(0, start, count));
-            let (z, log_det) = model.network.forward(&u, Some(&model.summarise(&condition)));
-            z.square().sum_dim_intlist(1, false, kind) * -0.5 + log_det + model.spec.x_scale.log_jacobian(&rows) + constant
+            model.flow_log_density(&u, &condition) + model.spec.x_scale.log_jacobian(&rows) + constant
         },
     ))
 }

@@ -386,6 +386,13 @@ fn a_task_whose_sbibm_files_are_missing() {
 }
 
 #[test]
+fn bad_ensembles() {
+    fails(&["train", "--model", "inn", "--ensemble", "2", "--steps", "1"], &["--ensemble is for the cINN"]);
+    fails(&["train", "--model", "cinn", "--ensemble", "0"], &["--ensemble", "0 is not in 1..=32"]);
+    fails(&["train", "--model", "cinn", "--ensemble", "two"], &["--ensemble", "invalid digit"]);
+}
+
+#[test]
 fn bad_summary_networks() {
     fails(&["train", "--model", "inn", "--summary", "mlp", "--steps", "1"], &["--summary is for the cINN"]);
     fails(&["train", "--model", "cinn", "--summary", "cnn"], &["unknown summary network 'cnn'", "mlp", "deepset:K"]);

@@ -190,8 +190,8 @@ proptest! {
         let (width, condition) = (model.spec.network.width, model.spec.network.condition);
         let u = Tensor::randn([5, width], (Kind::Float, Device::Cpu));
         let c = (condition > 0).then(|| Tensor::randn([5, condition], (Kind::Float, Device::Cpu)));
-        let (v, _) = model.network.forward(&u, c.as_ref());
-        let back = model.network.inverse_rows(&v, c.as_ref());
+        let (v, _) = model.network().forward(&u, c.as_ref());
+        let back = model.network().inverse_rows(&v, c.as_ref());
         prop_assert!((back - u).abs().max().double_value(&[]) < 1e-4);
     }
 }

@@ -36,10 +36,10 @@ fn inverse_of_forward_is_identity() {
                 randomise(&model, 0.1);
                 let u = Tensor::randn([256, width], (Kind::Float, Device::Cpu));
                 let condition = conditional.then(|| Tensor::randn([256, 3], (Kind::Float, Device::Cpu)));
-                let (v, log_det) = model.network.forward(&u, condition.as_ref());
+                let (v, log_det) = model.network().forward(&u, condition.as_ref());
                 assert!(max_abs(&(&v - &u)) > 0.1, "randomised weights must move the input");
                 assert!(max_abs(&log_det) > 0.01, "randomised weights must scale");
-                let (back, _) = model.network.inverse(&v, condition.as_ref());
+                let (back, _) = model.network().inverse(&v, condition.as_ref());
                 let error = max_abs(&(back - &u));
                 assert!(error <= 1e-5, "{block:?} width {width} conditional {conditional}: error {error}");
             }
@@ -79,12 +79,12 @@ fn log_determinant_matches_autograd() {
                 let mut largest: f64 = 0.0;
                 for _ in 0..3 {
                     let u = Tensor::randn([1, width], (Kind::Double, Device::Cpu));
-                    let (v, log_det) = model.network.forward(&u, condition.as_ref());
-                    let expected = autograd_log_det(&u, |input| model.network.forward(input, condition.as_ref()).0);
+                    let (v, log_det) = model.network().forward(&u, condition.as_ref());
+                    let expected = autograd_log_det(&u, |input| model.network().forward(input, condition.as_ref()).0);
                     let got = log_det.double_value(&[0]);
                     assert!((got - expected).abs() < 1e-6, "{block:?} {width}: {got} vs autograd {expected}");
                     largest = largest.max(expected.abs());
-                    let (_, inverse_log_det) = model.network.inverse(&v, condition.as_ref());
+                    let (_, inverse_log_det) = model.network().inverse(&v, condition.as_ref());
                     let sum = inverse_log_det.double_value(&[0]) + got;
                     // The spline's inverse solves a quadratic per value, badly conditioned for the
                     // extreme bins of random weights: there only to about 1e-5.
@@ -126,8 +126,8 @@ fn checkpoint_round_trip_is_bit_identical() {
     assert_eq!(loaded.model.spec, model.spec);
     assert_eq!(loaded.problem, problem());
     let u = Tensor::randn([64, 6], (Kind::Float, Device::Cpu));
-    assert!(loaded.model.network.forward(&u, None).0.equal(&model.network.forward(&u, None).0));
-    assert!(loaded.model.network.inverse(&u, None).0.equal(&model.network.inverse(&u, None).0));
+    assert!(loaded.model.network().forward(&u, None).0.equal(&model.network().forward(&u, None).0));
+    assert!(loaded.model.network().inverse(&u, None).0.equal(&model.network().inverse(&u, None).0));
 }
 
 fn saved(model: &Model) -> tempfile::TempDir {

@@ -186,7 +186,7 @@ fn cinn_fits_a_known_conditional_gaussian() {
     let model = fitted(&LinearGaussian, ModelKind::Cinn, 0.0);
     // Held-out negative log-likelihood (without the constant): the true value is 1 + ½·log det Σ.
     let (x, y) = LinearGaussian.sample_joint(50_000, Device::Cpu).unwrap();
-    let (z, log_det) = tch::no_grad(|| model.network.forward(&x, Some(&y)));
+    let (z, log_det) = tch::no_grad(|| model.network().forward(&x, Some(&y)));
     let nll = innfer::loss::negative_log_likelihood(&z, &log_det).double_value(&[]);
     let truth = 1.0 + 0.5 * 0.01f64.ln();
     assert!((nll - truth).abs() < 0.05, "held-out NLL {nll:.4}, true {truth:.4}");
@@ -326,7 +326,7 @@ fn summary_network_finds_the_posterior_among_noise_columns() {
     let _guard = common::serial();
     let summary = SummaryConfig { kind: SummaryKind::Mlp, width: 64, outputs: Some(8) };
     let model = fitted_with(&AmongNoise, ModelKind::Cinn, 0.0, Some(summary));
-    assert!(model.summary.is_some());
+    assert!(model.members[0].summary.is_some());
     for seed in [1, 2] {
         tch::manual_seed(seed);
         assert_posterior_of(&model, &among_noise(&Tensor::from_slice(&[1.0f32, -1.0]).view([1, 2])), 0.12);

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use innfer::io::observations::read_observations;
 use innfer::model::checkpoint::TrainingSummary;
-use innfer::model::{Activation, CouplingKind, MixingKind, ModelKind, SummaryKind, MAX_BINS};
+use innfer::model::{Activation, CouplingKind, MixingKind, ModelKind, SummaryKind, MAX_BINS, MAX_MEMBERS};
 use innfer::problem::data::{DataSpec, DATA_PROBLEM};
 use innfer::problem::default_inn_widths;
 use innfer::train::sequential::{Sequential, DEFAULT_EPSILON};
@@ -232,6 +232,12 @@ pub struct Knobs {
     /// at most the columns of y].
     #[arg(long, value_name = "WIDTH", requires = "summary", value_parser = clap::value_parser!(i64).range(1..))]
     pub summary_outputs: Option<i64>,
+    /// cINN: train this many networks side by side, each from its own initial weights, on the same
+    /// simulations and batches, and keep their ensemble: its density is the equal-weight mixture of
+    /// theirs, and early stopping watches the mixture's held-out loss. Costs K times the training
+    /// and density evaluations [default: 1].
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=MAX_MEMBERS as i64))]
+    pub ensemble: Option<u32>,
     /// Subnet non-linearity: relu or leaky-relu.
     #[arg(long)]
     pub activation: Option<Activation>,
@@ -377,6 +383,7 @@ impl Knobs {
             None => {}
         }
         config.bounded = self.bounded.unwrap_or(config.bounded);
+        config.members = self.ensemble.map_or(config.members, |members| members as usize);
         config.batch = self.batch.unwrap_or(config.batch);
         set(&mut config.lr, self.lr);
         set(&mut config.lr_end_factor, self.lr_end);

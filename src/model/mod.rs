@@ -4,6 +4,7 @@ pub mod bounds;
 pub mod checkpoint;
 pub mod coupling;
 pub mod dims;
+pub mod member;
 pub mod mixing;
 pub mod network;
 pub mod permutation;
@@ -22,6 +23,7 @@ use tch::{nn, Device, Kind, Tensor};
 pub use bounds::Bounds;
 pub use coupling::{BlockConfig, CouplingKind, DEFAULT_BINS, MAX_BINS};
 pub use dims::Dims;
+pub use member::{Member, MAX_MEMBERS};
 pub use mixing::MixingKind;
 pub use network::{InvertibleNetwork, NetworkSpec};
 pub use regression::LinearRegression;
@@ -100,6 +102,18 @@ pub struct ModelSpec {
     /// A cINN's summary network, whose output conditions the flow in place of standardised y.
     #[serde(default)]
     pub summary: Option<SummarySpec>,
+    /// A cINN's members: more than one makes an ensemble, whose density is the equal-weight mixture
+    /// of theirs (each member an invertible network and summary network of this spec).
+    #[serde(default = "one_member", skip_serializing_if = "is_one_member")]
+    pub members: usize,
+}
+
+fn one_member() -> usize {
+    1
+}
+
+fn is_one_member(members: &usize) -> bool {
+    *members == 1
 }
 
 /// Standard deviations of an INN's padding and y outputs around zero and the observed y.
@@ -124,6 +138,7 @@ impl ModelSpec {
             x_regression: None,
             output_noise: None,
             summary: None,
+            members: 1,
         }
     }
 
@@ -140,6 +155,7 @@ impl ModelSpec {
             x_regression: None,
             output_noise: None,
             summary: None,
+            members: 1,
         })
     }
 
@@ -195,6 +211,12 @@ impl ModelSpec {
                 return Err(Error::invalid("the linear regression does not match the widths of x and y"));
             }
         }
+        if !(1..=MAX_MEMBERS).contains(&self.members) {
+            return Err(Error::invalid(format!("an ensemble has from 1 to {MAX_MEMBERS} members, not {}", self.members)));
+        }
+        if self.members > 1 && self.kind != ModelKind::Cinn {
+            return Err(Error::invalid("an ensemble mixes cINN densities (--model cinn); the paper's INN has no density to mix"));
+        }
         if let Some(noise) = self.output_noise {
             if self.kind != ModelKind::Inn {
                 return Err(Error::invalid("only an INN has output noises"));
@@ -207,14 +229,13 @@ impl ModelSpec {
     }
 }
 
-/// A model: its spec, the network and the variables that hold its weights.
+/// A model: its spec, its members (one invertible network each) and the variables that hold their
+/// weights.
 pub struct Model {
     /// What the model is.
     pub spec: ModelSpec,
-    /// The invertible network.
-    pub network: InvertibleNetwork,
-    /// A cINN's summary network of standardised y, if it has one.
-    pub summary: Option<SummaryNetwork>,
+    /// Its members: one, or the networks of an ensemble (never empty).
+    pub members: Vec<Member>,
     /// The trainable weights.
     pub vars: nn::VarStore,
 }
@@ -224,10 +245,19 @@ impl Model {
     pub fn new(spec: ModelSpec, device: Device) -> Result<Self> {
         spec.validate()?;
         let vars = nn::VarStore::new(device);
-        let network = InvertibleNetwork::new(&vars.root(), &spec.network)?;
-        let summary =
-            spec.summary.as_ref().map(|summary| SummaryNetwork::new(&(vars.root() / "summary"), summary, spec.dims.y)).transpose()?;
-        Ok(Model { spec, network, summary, vars })
+        // The first member's variables sit at the root, as a single network's always have.
+        let members = (0..spec.members)
+            .map(|index| match index {
+                0 => Member::new(&vars.root(), &spec),
+                _ => Member::new(&(vars.root() / format!("member{index}")), &spec),
+            })
+            .collect::<Result<_>>()?;
+        Ok(Model { spec, members, vars })
+    }
+
+    /// The first member's network: the paper's INN's only one, and a single cINN's.
+    pub fn network(&self) -> &InvertibleNetwork {
+        &self.members[0].network
     }
 
     /// Draws every trainable parameter again as `scale`·N(0, 1), from libtorch's generator (the
@@ -290,12 +320,26 @@ impl Model {
         self.spec.x_regression.as_ref().map_or(0.0, LinearRegression::log_det)
     }
 
-    /// What conditions the flow for standardised observations `y`: their summary, when the model has
-    /// a summary network, else `y` itself.
-    pub fn summarise(&self, y: &Tensor) -> Tensor {
-        match &self.summary {
-            Some(summary) => summary.forward(y),
-            None => y.shallow_clone(),
+    /// A cINN's log density of network inputs `u` given standardised `y`, per row, less the constant
+    /// ½·d·log 2π: the equal-weight mixture of its members'.
+    pub fn flow_log_density(&self, u: &Tensor, y: &Tensor) -> Tensor {
+        let per_member: Vec<Tensor> = self.members.iter().map(|member| member.log_density(u, y)).collect();
+        member::mix_log_densities(&Tensor::stack(&per_member, 0))
+    }
+
+    /// A cINN's network inputs for latent rows `z` given standardised `y`: each row through one
+    /// member, chosen uniformly (a draw from the mixture, given draws z of N(0, I)).
+    pub fn inverse_rows(&self, z: &Tensor, y: &Tensor) -> Tensor {
+        let Some(choice) = member::choose_members(self.members.len(), z.size()[0], z) else {
+            return self.members[0].inverse_rows(z, y);
+        };
+        let mut u = z.zeros_like();
+        for (index, member) in self.members.iter().enumerate() {
+            let rows = choice.eq(index as i64).nonzero().view([-1]);
+            if rows.size()[0] > 0 {
+                u = u.index_copy(0, &rows, &member.inverse_rows(&z.index_select(0, &rows), &y.index_select(0, &rows)));
+            }
         }
+        u
     }
 }

@@ -102,7 +102,7 @@ impl Bidirectional {
     fn forward_terms(&self, model: &Model, x: &Tensor, noisy_y: &Tensor) -> ForwardTerms {
         let dims = model.spec.dims;
         let u = dims.pad_x(x, self.pad_noise);
-        let (v, log_det) = model.network.forward(&u, None);
+        let (v, log_det) = model.network().forward(&u, None);
         let (z, pad, predicted_y) = dims.split_zy(&v);
         let l_y = match self.weights.y {
             0.0 => not_computed(x),
@@ -146,7 +146,7 @@ impl Bidirectional {
             return (not_computed(x), not_computed(x));
         }
         let rows = x.size()[0];
-        let mut outputs = model.network.inverse_rows(&Tensor::cat(&inputs, 0), None).split(rows, 0).into_iter();
+        let mut outputs = model.network().inverse_rows(&Tensor::cat(&inputs, 0), None).split(rows, 0).into_iter();
         let l_x = match w_x {
             0.0 => not_computed(x),
             weight => mmd(&dims.unpad_x(&outputs.next().expect("one output per input")), x, &self.kernel_widths) * weight,

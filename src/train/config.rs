@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{parse_choice, Error, Result};
 use crate::loss::TRAINING_WIDTHS;
 use crate::model::coupling::{clamp_in_range, MAX_CLAMP, MIN_CLAMP};
-use crate::model::{Activation, BlockConfig, CouplingKind, MixingKind, ModelKind, SummaryKind, SummarySpec, DEFAULT_BINS};
+use crate::model::{Activation, BlockConfig, CouplingKind, MixingKind, ModelKind, SummaryKind, SummarySpec, DEFAULT_BINS, MAX_MEMBERS};
 
 /// When training stops: whichever limit comes first. At least one must be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -232,6 +232,10 @@ pub struct TrainConfig {
     /// cINN: a summary network of y trained with the flow, whose output conditions it.
     #[serde(default)]
     pub summary: Option<SummaryConfig>,
+    /// cINN: networks trained side by side from their own initial weights, on the same batches;
+    /// the model's density is the mixture of theirs (1: a single network).
+    #[serde(default = "one_member")]
+    pub members: usize,
     /// Standardise the logarithms of the columns the problem declares log-scaled (positive,
     /// log-normal), with `standardise`.
     #[serde(default)]
@@ -266,6 +270,11 @@ impl SummaryConfig {
     pub fn spec(&self, x: i64, y: i64) -> SummarySpec {
         SummarySpec { kind: self.kind, width: self.width, outputs: self.outputs.unwrap_or_else(|| SummarySpec::default_outputs(x, y)) }
     }
+}
+
+/// A single network.
+fn one_member() -> usize {
+    1
 }
 
 /// Constant noises.
@@ -371,6 +380,7 @@ impl TrainConfig {
             bounded: model == ModelKind::Cinn,
             regression: false,
             summary: None,
+            members: 1,
             log_scale: true,
             log_every: 50,
             checkpoint_every: Duration::from_secs(120),
@@ -461,6 +471,32 @@ impl TrainConfig {
         }
     }
 
+    /// Checks that the options of one model kind are not given to the other.
+    fn validate_model_options(&self) -> Result<()> {
+        if self.noise_anneal != 1.0 && self.model != ModelKind::Inn {
+            return Err(Error::invalid("--noise-anneal is for the paper's INN (--model inn)"));
+        }
+        if !(1..=MAX_MEMBERS).contains(&self.members) {
+            return Err(Error::invalid(format!("--ensemble must be from 1 to {MAX_MEMBERS} networks, not {}", self.members)));
+        }
+        if self.model == ModelKind::Cinn {
+            return Ok(());
+        }
+        if self.regression {
+            return Err(Error::invalid("--regression is for the cINN (--model cinn)"));
+        }
+        if self.summary.is_some() {
+            return Err(Error::invalid("--summary is for the cINN (--model cinn): the paper's INN predicts y itself"));
+        }
+        if self.members > 1 {
+            return Err(Error::invalid("--ensemble is for the cINN (--model cinn): the paper's INN has no density to mix"));
+        }
+        if self.bounded {
+            return Err(Error::invalid("--bounded is for the cINN (--model cinn)"));
+        }
+        Ok(())
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         let positive = positive_number;
@@ -502,21 +538,10 @@ impl TrainConfig {
         if self.model == ModelKind::Inn && likelihood > 0.0 && (self.y_noise == 0.0 || self.pad_noise == 0.0) {
             return Err(Error::invalid("--w-ml needs a --y-noise and a --pad-noise above 0 (they are the widths of its output densities)"));
         }
-        if self.noise_anneal != 1.0 && self.model != ModelKind::Inn {
-            return Err(Error::invalid("--noise-anneal is for the paper's INN (--model inn)"));
-        }
         if self.block.bins != DEFAULT_BINS && self.block.coupling != CouplingKind::Spline {
             return Err(Error::invalid("--bins is for spline couplings (--coupling spline)"));
         }
-        if self.regression && self.model != ModelKind::Cinn {
-            return Err(Error::invalid("--regression is for the cINN (--model cinn)"));
-        }
-        if self.summary.is_some() && self.model != ModelKind::Cinn {
-            return Err(Error::invalid("--summary is for the cINN (--model cinn): the paper's INN predicts y itself"));
-        }
-        if self.bounded && self.model != ModelKind::Cinn {
-            return Err(Error::invalid("--bounded is for the cINN (--model cinn)"));
-        }
+        self.validate_model_options()?;
         if self.fresh && self.simulations.is_some() {
             return Err(Error::invalid("--fresh and --simulations exclude each other"));
         }

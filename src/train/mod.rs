@@ -102,6 +102,7 @@ pub fn new_model(config: &TrainConfig, basis: ModelBasis<'_>, device: Device) ->
     if config.bounded && config.model == ModelKind::Cinn {
         spec.x_bounds = bounds;
     }
+    spec.members = config.members;
     if config.standardise {
         let LogColumns { x: log_x, y: log_y } = if config.log_scale { log_columns } else { LogColumns::default() };
         spec.x_scale = Standardiser::fit_logged(x, log_x);
