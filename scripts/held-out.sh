@@ -36,15 +36,9 @@ if [[ "$candidates" != *"|"* ]]; then
     echo "held-out.sh: give at least two candidates: --candidates \"OPTIONS | OPTIONS\"" >&2
     exit 2
 fi
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-if [[ -z "${INNFER:-}" ]]; then
-    cargo build --release --locked --manifest-path "$repo_root/Cargo.toml" >&2
-fi
-innfer="${INNFER:-$repo_root/target/release/innfer}"
+source "$(dirname "${BASH_SOURCE[0]}")/runs.sh"
 out="${1:-runs/held-out-$(date -u +%Y-%m-%dT%H-%M-%S)}"
 IFS='|' read -ra options <<<"$candidates"
-threads=()
-if (( jobs > 1 )); then threads=(--threads 1); fi
 mkdir -p "$out"
 for task in $tasks; do
     [[ -f "$out/$task-pairs.csv" ]] || "$innfer" --seed 7 generate --problem "$task" --n "$pairs" --out "$out/$task-pairs.csv" >/dev/null
@@ -65,21 +59,14 @@ measure() {
     echo "$1 $2 seed $3 [$label]: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"])' "$run/nll.json")" >&2
 }
 
-pids=()
 for budget in $budgets; do
     for task in $tasks; do
         for seed in $seeds; do
-            for k in "${!options[@]}"; do
-                while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || true; done
-                measure "$task" "$budget" "$seed" "$k" &
-                pids+=("$!")
-            done
+            for k in "${!options[@]}"; do launch measure "$task" "$budget" "$seed" "$k"; done
         done
     done
 done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-if (( failed )); then echo "held-out.sh: a run failed; its log is beside its folder in $out (RUN.log)" >&2; exit 1; fi
+wait_all held-out.sh "$out"
 
 python3 - "$out" "$tasks" "$budgets" "$seeds" "${options[@]}" <<'PY' | tee "$out/table.md"
 import csv, json, pathlib, statistics, sys

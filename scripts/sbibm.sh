@@ -39,11 +39,6 @@ while (( $# )); do
         *) break ;;
     esac
 done
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-if [[ -z "${INNFER:-}" ]]; then
-    cargo build --release --locked --manifest-path "$repo_root/Cargo.toml" >&2
-fi
-innfer="${INNFER:-$repo_root/target/release/innfer}"
 out="${1:-runs/sbibm-$(date -u +%Y-%m-%dT%H-%M-%S)}"
 tasks="${TASKS:-two_moons gaussian_mixture slcp gaussian_linear gaussian_linear_uniform bernoulli_glm bernoulli_glm_raw slcp_distractors sir lotka_volterra}"
 budgets="${BUDGETS:-1e3 1e4 1e5}"
@@ -56,8 +51,7 @@ if [[ -n "$candidates" && -n "$rounds" ]]; then
     echo "sbibm.sh: --candidates chooses among single-round runs; it does not combine with --rounds" >&2
     exit 2
 fi
-threads=()
-if (( jobs > 1 )); then threads=(--threads 1); fi
+source "$(dirname "${BASH_SOURCE[0]}")/runs.sh"
 mkdir -p "$out"
 
 # unscored RUN WHAT: a trained run whose samples could not be scored (a model with almost no mass
@@ -146,12 +140,6 @@ PY
 }
 
 # JOBS runs at once; a failed one fails the script once all have ended.
-pids=()
-launch() {
-    while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || true; done
-    "$@" &
-    pids+=("$!")
-}
 for budget in $budgets; do
     for task in $tasks; do
         for seed in $seeds; do
@@ -163,9 +151,7 @@ for budget in $budgets; do
         done
     done
 done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-if (( failed )); then echo "sbibm.sh: a run failed; its log is beside its folder in $out (RUN.log)" >&2; exit 1; fi
+wait_all sbibm.sh "$out"
 
 python3 - "$out" "$tasks" "$budgets" "$seeds" "$rounds" "$observations" <<'PY' | tee "$out/table.md"
 import csv, json, pathlib, statistics, sys
