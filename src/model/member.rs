@@ -56,7 +56,7 @@ impl Member {
 }
 
 /// The equal-weight mixture of the members' log densities `[members, n]`: log(mean exp), per row.
-pub fn mix_log_densities(per_member: &Tensor) -> Tensor {
+pub(crate) fn mix_log_densities(per_member: &Tensor) -> Tensor {
     let members = per_member.size()[0];
     if members == 1 {
         return per_member.select(0, 0);
@@ -66,6 +66,6 @@ pub fn mix_log_densities(per_member: &Tensor) -> Tensor {
 
 /// For each of `rows` rows, the member it is drawn from (uniform); none for a single member, which
 /// then draws nothing from the generator.
-pub fn choose_members(members: usize, rows: i64, like: &Tensor) -> Option<Tensor> {
+pub(crate) fn choose_members(members: usize, rows: i64, like: &Tensor) -> Option<Tensor> {
     (members > 1).then(|| Tensor::randint(members as i64, [rows], (Kind::Int64, like.device())))
 }
