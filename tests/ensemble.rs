@@ -17,9 +17,11 @@ fn spec(members: usize) -> ModelSpec {
     ModelSpec { members, ..ModelSpec::cinn(3, 2, 3, small_block(CouplingKind::Spline), 7).unwrap() }
 }
 
-/// An ensemble of [`MEMBERS`] randomised members, in double precision, and one single-network model
-/// per member holding that member's weights.
-fn ensemble_and_members() -> (Model, Vec<Model>) {
+/// An ensemble of [`MEMBERS`] members randomised from `seed` (on the tests' few threads), in double
+/// precision, and one single-network model per member holding that member's weights.
+fn ensemble_and_members(seed: i64) -> (Model, Vec<Model>) {
+    few_threads();
+    tch::manual_seed(seed);
     let mut ensemble = Model::new(spec(MEMBERS), Device::Cpu).unwrap();
     randomise(&ensemble, 0.3);
     ensemble.set_kind(Kind::Double);
@@ -43,9 +45,7 @@ fn ensemble_and_members() -> (Model, Vec<Model>) {
 #[test]
 fn an_ensemble_density_is_the_mixture_of_its_members() {
     let _serial = serial();
-    few_threads();
-    tch::manual_seed(5);
-    let (ensemble, singles) = ensemble_and_members();
+    let (ensemble, singles) = ensemble_and_members(5);
     let x = Tensor::randn([200, 3], (Kind::Double, Device::Cpu));
     let y = Tensor::randn([200, 2], (Kind::Double, Device::Cpu));
     let per_member: Vec<Tensor> = singles.iter().map(|single| log_density(single, &x, &y).unwrap()).collect();
@@ -88,9 +88,7 @@ fn sample_mean(model: &Model, y: &Tensor, n: i64) -> (Tensor, Tensor) {
 #[test]
 fn ensemble_samples_come_from_every_member_equally() {
     let _serial = serial();
-    few_threads();
-    tch::manual_seed(6);
-    let (ensemble, singles) = ensemble_and_members();
+    let (ensemble, singles) = ensemble_and_members(6);
     let y = Tensor::from_slice(&[0.5, -1.0]).to_kind(Kind::Double).view([1, 2]);
     let n = 60_000;
     let members: Vec<(Tensor, Tensor)> = singles.iter().map(|single| sample_mean(single, &y, n)).collect();

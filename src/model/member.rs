@@ -12,6 +12,11 @@ use crate::error::Result;
 /// Most members of an ensemble.
 pub const MAX_MEMBERS: usize = 32;
 
+/// The members of a model or training configuration that names none: a single network.
+pub(crate) fn one_member() -> usize {
+    1
+}
+
 /// One invertible network of a model and the summary network that conditions it.
 pub struct Member {
     /// The invertible network.

@@ -104,12 +104,8 @@ pub struct ModelSpec {
     pub summary: Option<SummarySpec>,
     /// A cINN's members: more than one makes an ensemble, whose density is the equal-weight mixture
     /// of theirs (each member an invertible network and summary network of this spec).
-    #[serde(default = "one_member", skip_serializing_if = "is_one_member")]
+    #[serde(default = "member::one_member", skip_serializing_if = "is_one_member")]
     pub members: usize,
-}
-
-fn one_member() -> usize {
-    1
 }
 
 fn is_one_member(members: &usize) -> bool {

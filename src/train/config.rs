@@ -234,7 +234,7 @@ pub struct TrainConfig {
     pub summary: Option<SummaryConfig>,
     /// cINN: networks trained side by side from their own initial weights, on the same batches;
     /// the model's density is the mixture of theirs (1: a single network).
-    #[serde(default = "one_member")]
+    #[serde(default = "crate::model::member::one_member")]
     pub members: usize,
     /// Standardise the logarithms of the columns the problem declares log-scaled (positive,
     /// log-normal), with `standardise`.
@@ -270,11 +270,6 @@ impl SummaryConfig {
     pub fn spec(&self, x: i64, y: i64) -> SummarySpec {
         SummarySpec { kind: self.kind, width: self.width, outputs: self.outputs.unwrap_or_else(|| SummarySpec::default_outputs(x, y)) }
     }
-}
-
-/// A single network.
-fn one_member() -> usize {
-    1
 }
 
 /// Constant noises.
