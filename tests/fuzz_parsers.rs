@@ -5,9 +5,7 @@ use innfer::io::observations::parse_observation;
 use innfer::io::parse_count;
 use innfer::io::table::read_table;
 use innfer::model::checkpoint::read_manifest;
-use innfer::model::{
-    Activation, BlockConfig, Bounds, CouplingKind, Dims, LinearRegression, MixingKind, Model, ModelSpec, OutputNoise, DEFAULT_BINS,
-};
+use innfer::model::{BlockConfig, Bounds, Dims, LinearRegression, Model, ModelSpec, OutputNoise};
 use innfer::sample::posterior;
 use proptest::prelude::*;
 use tch::{Device, Kind, Tensor};
@@ -92,15 +90,7 @@ fn counts_and_observations_accept_the_documented_forms() {
 
 /// A valid model spec of random widths and parts, as JSON.
 fn valid_spec(kind: bool, (x, y, z, pad): (i64, i64, i64, i64), parts: (bool, bool), seed: u64) -> serde_json::Value {
-    let block = BlockConfig {
-        coupling: CouplingKind::Glow,
-        hidden: 4,
-        layers: 1,
-        activation: Activation::Relu,
-        clamp: 2.0,
-        bins: DEFAULT_BINS,
-        mixing: MixingKind::Permute,
-    };
+    let block = BlockConfig::glow(4, 1);
     let mut spec = if kind {
         ModelSpec::cinn(x + 1, y, 2, block, seed).unwrap()
     } else {

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use common::few_threads;
 use innfer::model::checkpoint::ProblemInfo;
 use innfer::model::SummaryKind;
-use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, MixingKind, Model, ModelKind, ModelSpec, OutputNoise, DEFAULT_BINS};
+use innfer::model::{BlockConfig, CouplingKind, Dims, Model, ModelKind, ModelSpec, OutputNoise};
 use innfer::problem::{LogColumns, Problem};
 use innfer::sample::posterior;
 use innfer::train::{fit, new_model, objective_for, Hooks, ModelBasis, Preset, Snapshot, Stop, SummaryConfig, TrainConfig, TrainingData};
@@ -120,15 +120,7 @@ fn fitted_with(problem: &dyn Problem, kind: ModelKind, y_noise: f64, summary: Op
     few_threads();
     tch::manual_seed(20);
     let mut config = TrainConfig::preset("linear-gaussian", kind, Preset::Quick);
-    config.block = BlockConfig {
-        coupling: CouplingKind::Glow,
-        hidden: 32,
-        layers: 2,
-        activation: Activation::Relu,
-        clamp: 2.0,
-        bins: DEFAULT_BINS,
-        mixing: MixingKind::Permute,
-    };
+    config.block = BlockConfig::glow(32, 2);
     config.blocks = 4;
     config.batch = 256;
     config.lr = 3e-3;
@@ -266,15 +258,7 @@ fn inn_trained_by_likelihood_fits_a_known_posterior() {
 #[test]
 fn inn_sampling_draws_the_output_noise() {
     few_threads();
-    let block = BlockConfig {
-        coupling: CouplingKind::Glow,
-        hidden: 8,
-        layers: 1,
-        activation: Activation::Relu,
-        clamp: 2.0,
-        bins: DEFAULT_BINS,
-        mixing: MixingKind::Permute,
-    };
+    let block = BlockConfig::glow(8, 1);
     let mut spec = ModelSpec::inn(Dims::new(2, 1, 1, 2).unwrap(), 2, block, 1);
     spec.network.permutations = vec![vec![0, 1]; 2];
     spec.output_noise = Some(OutputNoise { y: 0.3, pad: 0.05 });

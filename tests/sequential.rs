@@ -260,18 +260,10 @@ fn rounds_on_data_call_the_external_simulator_from_round_two() {
 /// U(−1, 1)², of which the region ‖θ − (3, 3)‖² ≤ q (q the (1 − ε)-quantile of χ²₂) holds a known share.
 #[test]
 fn a_model_with_its_mass_outside_the_prior_still_truncates_it() {
-    use innfer::model::{Activation, BlockConfig, Bounds, CouplingKind, MixingKind, Model, ModelSpec, Standardiser, DEFAULT_BINS};
+    use innfer::model::{BlockConfig, Bounds, Model, ModelSpec, Standardiser};
     let _serial = serial();
     tch::manual_seed(33);
-    let block = BlockConfig {
-        coupling: CouplingKind::Glow,
-        hidden: 8,
-        layers: 1,
-        activation: Activation::Relu,
-        clamp: 2.0,
-        bins: DEFAULT_BINS,
-        mixing: MixingKind::Permute,
-    };
+    let block = BlockConfig::glow(8, 1);
     let mut spec = ModelSpec::cinn(2, 2, 2, block, 1).unwrap();
     spec.x_scale = Standardiser { mean: vec![3.0, 3.0], std: vec![1.0, 1.0], log: Vec::new() };
     spec.x_bounds = Some(Bounds::uniform(2, -1.0, 1.0).unwrap());

@@ -10,7 +10,7 @@ use innfer::abc::{rejection_abc, Acceptance, DEFAULT_CHUNK};
 use innfer::error::Result;
 use innfer::eval::check::{check_model, CheckDraws, DEFAULT_PAIRS};
 use innfer::io::table::TableWriter;
-use innfer::model::{Activation, BlockConfig, CouplingKind, Dims, MixingKind, Model, ModelKind, ModelSpec, DEFAULT_BINS};
+use innfer::model::{BlockConfig, Dims, Model, ModelKind, ModelSpec};
 use innfer::problem::kinematics::Kinematics;
 use innfer::problem::Problem;
 use innfer::sample::{posterior, posterior_in_parts};
@@ -75,15 +75,7 @@ fn rate(repeats: usize, mut work: impl FnMut() -> Result<(f64, Tensor)>) -> Resu
 
 /// The paper's kinematics architecture: six GLOW blocks, subnets of two hidden layers of width 128.
 fn kinematics_block() -> BlockConfig {
-    BlockConfig {
-        coupling: CouplingKind::Glow,
-        hidden: 128,
-        layers: 2,
-        activation: Activation::Relu,
-        clamp: 2.0,
-        bins: DEFAULT_BINS,
-        mixing: MixingKind::Permute,
-    }
+    BlockConfig::glow(128, 2)
 }
 
 /// Training steps per second of `objective` on `model` with batches of `batch` kinematics samples.

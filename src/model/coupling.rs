@@ -73,6 +73,22 @@ fn default_bins() -> i64 {
     DEFAULT_BINS
 }
 
+impl BlockConfig {
+    /// GLOW blocks whose subnets have `layers` hidden ReLU layers of width `hidden`, soft clamp 2,
+    /// and a fixed permutation after each block: the paper's architecture.
+    pub fn glow(hidden: i64, layers: usize) -> Self {
+        BlockConfig {
+            coupling: CouplingKind::Glow,
+            hidden,
+            layers,
+            activation: Activation::Relu,
+            clamp: 2.0,
+            bins: DEFAULT_BINS,
+            mixing: MixingKind::Permute,
+        }
+    }
+}
+
 /// The elementwise map that a block applies to one half, given parameters computed from the other.
 #[derive(Debug, Clone, Copy)]
 enum ElementwiseMap {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{parse_choice, Error, Result};
 use crate::loss::TRAINING_WIDTHS;
 use crate::model::coupling::{clamp_in_range, MAX_CLAMP, MIN_CLAMP};
-use crate::model::{Activation, BlockConfig, CouplingKind, MixingKind, ModelKind, SummaryKind, SummarySpec, DEFAULT_BINS, MAX_MEMBERS};
+use crate::model::{BlockConfig, CouplingKind, ModelKind, SummaryKind, SummarySpec, DEFAULT_BINS, MAX_MEMBERS};
 
 /// When training stops: whichever limit comes first. At least one must be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -336,15 +336,7 @@ impl TrainConfig {
     /// The preset settings for a problem and model.
     pub fn preset(problem: &str, model: ModelKind, preset: Preset) -> Self {
         let gmm = problem == "gmm";
-        let block = BlockConfig {
-            coupling: CouplingKind::Glow,
-            hidden: 128,
-            layers: 2,
-            activation: Activation::Relu,
-            clamp: 2.0,
-            bins: DEFAULT_BINS,
-            mixing: MixingKind::Permute,
-        };
+        let block = BlockConfig::glow(128, 2);
         let mut config = TrainConfig {
             seed: DEFAULT_SEED,
             model,

@@ -146,7 +146,7 @@ fn standardised(model: &Model, rows: &Tensor, x_width: i64) -> Tensor {
 mod tests {
     use super::*;
     use crate::io::dataset::write_columns;
-    use crate::model::{Activation, BlockConfig, CouplingKind, MixingKind, ModelSpec, DEFAULT_BINS};
+    use crate::model::{BlockConfig, ModelSpec};
     use crate::problem::data::DataSpec;
     use crate::train::{ModelKind, Preset};
     use tch::Device;
@@ -186,15 +186,7 @@ mod tests {
         let (check_x, check_y) = spec.held_out_pairs(config.seed, 60).unwrap();
         assert!(check_x.equal(&held_x) && check_y.equal(&held_y), "check reads other held-out rows than training");
 
-        let block = BlockConfig {
-            coupling: CouplingKind::Glow,
-            hidden: 4,
-            layers: 1,
-            activation: Activation::Relu,
-            clamp: 2.0,
-            bins: DEFAULT_BINS,
-            mixing: MixingKind::Permute,
-        };
+        let block = BlockConfig::glow(4, 1);
         let model = Model::new(ModelSpec::cinn(2, 1, 1, block, 0).unwrap(), Device::Cpu).unwrap();
         let mut buffer = ShuffleBuffer::new(data, &model, 3);
         // The buffer holds 64 rows; the first pass's other 236 reach it by refills of 32 rows.
