@@ -170,7 +170,8 @@ pub struct Knobs {
     /// best model. Sets batches of 50 (25 below 50 000, and then five blocks with spline couplings or
     /// ten with affine ones; subnets 1×64 below 5000) and, for the cINN, --coupling spline (glow
     /// for bernoulli_glm and bernoulli_glm_raw), --regression true (false for sir and
-    /// lotka_volterra, and below 5000 simulations for slcp and slcp_distractors) and --average 0.999.
+    /// lotka_volterra, and below 5000 simulations for slcp and slcp_distractors), --summary mlp for
+    /// slcp_distractors from 5000 simulations, and --average 0.999.
     #[arg(long, value_name = "N", value_parser = super::observations::parse_count, conflicts_with_all = ["fresh", "samples"])]
     pub simulations: Option<i64>,
     /// Share of the rows held out to validate and to pick the best checkpoint [default: 0.05 of
@@ -222,7 +223,8 @@ pub struct Knobs {
     /// cINN: condition the flow on a learned summary of y, trained with it, for observations of many
     /// columns: mlp (a perceptron of the whole observation), deepset:K (y is a set of exchangeable
     /// elements of K values each; their order is ignored), or none [default: none; for slcp, whose
-    /// data are four draws of a 2-D point, deepset:2 of width 128].
+    /// data are four draws of a 2-D point, deepset:2 of width 128; with --simulations of 5000 or
+    /// more, mlp for slcp_distractors].
     #[arg(long, value_name = "NETWORK")]
     pub summary: Option<SummaryChoice>,
     /// Width of the summary network's hidden layers.
