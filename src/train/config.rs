@@ -101,7 +101,8 @@ impl BudgetDefaults {
 }
 
 impl Default for BudgetDefaults {
-    /// Those of a configuration read back without its problem's: splines and the regression head.
+    /// Those of a configuration read back without its problem's: splines, the regression head, and
+    /// no summary network of the budget's own.
     fn default() -> Self {
         BudgetDefaults { coupling: CouplingKind::Spline, head_from: 0, summary_from: i64::MAX }
     }
