@@ -167,7 +167,7 @@ pub struct Knobs {
     pub fresh: bool,
     /// Train on exactly N simulations of the problem (sbibm's budgets: 1e3, 1e4, 1e5), part of them
     /// held out (--val) to stop early (--patience, default 50 epochs; at most 150 epochs) and keep the
-    /// best model. Sets batches of 1000 (25 below 50 000, and then five blocks with spline couplings or
+    /// best model. Sets batches of 50 (25 below 50 000, and then five blocks with spline couplings or
     /// ten with affine ones; subnets 1×64 below 5000) and, for the cINN, --coupling spline (glow
     /// for bernoulli_glm and bernoulli_glm_raw), --regression true (false for sir and
     /// lotka_volterra, and below 5000 simulations for slcp and slcp_distractors), --summary mlp for

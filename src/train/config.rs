@@ -436,7 +436,7 @@ impl TrainConfig {
 
     /// Trains on exactly `simulations` simulations, with the settings measured best for such budgets
     /// (docs/experiments.md, "sbibm defaults", "spline couplings" and "batches of 1000 at 10^5"):
-    /// batches of 1000 (25 below 50 000, and five spline blocks or ten affine ones; subnets of one
+    /// batches of 50 (25 below 50 000, and five spline blocks or ten affine ones; subnets of one
     /// layer of 64 below 5000),
     /// stopping when the held-out loss has not improved for 50 epochs (or after
     /// [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the weight average and its problem's regression
@@ -445,7 +445,7 @@ impl TrainConfig {
     /// preset's.
     pub fn use_simulations(&mut self, simulations: i64, coupling: Option<CouplingKind>) {
         self.simulations = Some(simulations);
-        self.batch = 1000;
+        self.batch = 50;
         self.patience = Some(50.0);
         self.stop = Stop { epochs: Some(SIMULATIONS_MAX_EPOCHS), ..Stop::default() };
         self.block.coupling = match (coupling, self.model) {
@@ -625,7 +625,7 @@ mod tests {
 
     #[test]
     fn simulation_budgets_set_the_batch_size() {
-        for (simulations, batch) in [(1000, 25), (10_000, 25), (50_000, 1000), (100_000, 1000)] {
+        for (simulations, batch) in [(1000, 25), (10_000, 25), (50_000, 50), (100_000, 50)] {
             let mut cinn = TrainConfig::preset("two_moons", ModelKind::Cinn, Preset::Quick);
             cinn.use_simulations(simulations, None);
             assert_eq!(cinn.batch, batch, "{simulations} simulations");
