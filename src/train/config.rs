@@ -437,9 +437,8 @@ impl TrainConfig {
     /// Trains on exactly `simulations` simulations, with the settings measured best for such budgets
     /// (docs/experiments.md, "sbibm defaults", "spline couplings" and "batches of 1000 at 10^5"):
     /// batches of 50 (25 below 50 000, and five spline blocks or ten affine ones; subnets of one
-    /// layer of 64 below 5000),
-    /// stopping when the held-out loss has not improved for 50 epochs (or after
-    /// [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the weight average and its problem's regression
+    /// layer of 64 below 5000), stopping when the held-out loss has not improved for 50 epochs (or
+    /// after [`SIMULATIONS_MAX_EPOCHS`]), and for the cINN the weight average and its problem's regression
     /// head ([`BudgetDefaults`]). `coupling` is the user's choice of coupling, if any; without one
     /// the cINN takes its problem's (splines but for the Bernoulli GLM tasks) and the INN keeps its
     /// preset's.
@@ -603,6 +602,13 @@ fn positive_number(name: &str, value: f64) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// The cINN's configuration for `problem` trained on `simulations` simulations.
+    fn cinn_on_budget(problem: &str, simulations: i64) -> TrainConfig {
+        let mut cinn = TrainConfig::preset(problem, ModelKind::Cinn, Preset::Quick);
+        cinn.use_simulations(simulations, None);
+        cinn
+    }
+
     #[test]
     fn simulation_budgets_size_the_network_by_the_chosen_coupling() {
         for model in [ModelKind::Inn, ModelKind::Cinn] {
@@ -617,8 +623,7 @@ mod tests {
             ("bernoulli_glm", CouplingKind::Glow, 10),
             ("bernoulli_glm_raw", CouplingKind::Glow, 10),
         ] {
-            let mut cinn = TrainConfig::preset(problem, ModelKind::Cinn, Preset::Quick);
-            cinn.use_simulations(1000, None);
+            let cinn = cinn_on_budget(problem, 1000);
             assert_eq!((cinn.block.coupling, cinn.blocks), (coupling, blocks), "{problem}");
         }
     }
@@ -626,9 +631,7 @@ mod tests {
     #[test]
     fn simulation_budgets_set_the_batch_size() {
         for (simulations, batch) in [(1000, 25), (10_000, 25), (50_000, 50), (100_000, 50)] {
-            let mut cinn = TrainConfig::preset("two_moons", ModelKind::Cinn, Preset::Quick);
-            cinn.use_simulations(simulations, None);
-            assert_eq!(cinn.batch, batch, "{simulations} simulations");
+            assert_eq!(cinn_on_budget("two_moons", simulations).batch, batch, "{simulations} simulations");
         }
     }
 
@@ -666,9 +669,8 @@ mod tests {
             ("two_moons", 10_000, None),
             ("bernoulli_glm_raw", 10_000, None),
         ] {
-            let mut cinn = TrainConfig::preset(problem, ModelKind::Cinn, Preset::Quick);
-            cinn.use_simulations(simulations, None);
-            assert_eq!(cinn.summary.map(|summary| summary.kind), kind, "{problem}, {simulations} simulations");
+            let summary = cinn_on_budget(problem, simulations).summary;
+            assert_eq!(summary.map(|summary| summary.kind), kind, "{problem}, {simulations} simulations");
         }
     }
 }
